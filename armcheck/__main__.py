@@ -1,0 +1,3 @@
+from armcheck.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""Commands: capture (under construction)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""Commands: check (under construction)."""
+
+COMMANDS: list = []

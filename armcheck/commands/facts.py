@@ -1,0 +1,3 @@
+"""Commands: facts (under construction)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""Commands: run (under construction)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""Commands: targets (under construction)."""
+
+COMMANDS: list = []

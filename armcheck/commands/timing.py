@@ -1,0 +1,3 @@
+"""Commands: timing (under construction)."""
+
+COMMANDS: list = []

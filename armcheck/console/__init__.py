@@ -1,0 +1,1 @@
+"""Transports to a board's console and the Console that drives them."""

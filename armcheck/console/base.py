@@ -1,0 +1,291 @@
+"""The one console type every transport returns, driven through pexpect.
+
+A `Transport` moves bytes (a serial port, a socket, a process, a capture being
+replayed). A `Console` wraps one transport and adds what armcheck needs on top:
+every read is timestamped on a monotonic clock the moment it returns, written
+to the capture, and fed to the transcript; `expect` waits with a deadline over
+a bounded search window; death patterns end any wait the moment a panic,
+exception or reset shows.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Sequence
+
+import pexpect
+import pexpect.spawnbase
+
+from armcheck.capture import CaptureWriter
+from armcheck.errors import BoardFault, ConsoleClosed, ConsoleTimeout
+from armcheck.transcript import EscapeFilter, Line, TranscriptBuilder
+
+log = logging.getLogger(__name__)
+
+SEARCH_WINDOW = 65536
+READ_SIZE = 65536
+RECENT_LINES = 20
+
+
+class Transport(ABC):
+    """A byte pipe to a board's console."""
+
+    name: str = "console"
+
+    @abstractmethod
+    def open(self) -> None:
+        """Open the pipe; raise ConsoleError naming the port, URL or command on failure."""
+
+    @abstractmethod
+    def read(self, size: int, timeout: float | None) -> bytes:
+        """Return what is waiting, up to `size` bytes, as soon as any arrives.
+
+        Return b"" when nothing arrived within `timeout` seconds (None: wait
+        forever). Raise ConsoleClosed at end of file.
+        """
+
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        """Send bytes to the board."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the pipe; calling it twice is harmless."""
+
+
+@dataclass(frozen=True)
+class DeathPattern:
+    """Output that ends every wait at once: the board is no longer doing what was awaited."""
+
+    regex: str
+    reason: str
+
+
+DEFAULT_DEATH_PATTERNS: tuple[DeathPattern, ...] = (
+    DeathPattern(r"Kernel panic - not syncing[^\r\n]*", "the Linux kernel panicked"),
+    DeathPattern(r"Internal error: Oops[^\r\n]*", "the Linux kernel oopsed"),
+    DeathPattern(r"ASSERT [^\r\n]*\(\d+\): [^\r\n]*", "the EDK2 firmware hit an ASSERT"),
+    DeathPattern(r"Synchronous Exception at [^\r\n]*", "the firmware took a synchronous exception"),
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    """What `Console.expect` found: the pattern index, the match and the text before it."""
+
+    index: int
+    pattern: str
+    text: str
+    before: str
+    groups: tuple[str | None, ...]
+    time: float
+
+
+class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
+    """pexpect's expect loop, fed by `Console._read` instead of a file descriptor."""
+
+    def __init__(self, console: Console, search_window: int) -> None:
+        super().__init__(
+            timeout=None,
+            maxread=READ_SIZE,
+            searchwindowsize=search_window,
+            encoding="utf-8",
+            codec_errors="replace",
+        )
+        self.console = console
+        self.delaybeforesend = None
+        self.delayafterread = None
+        self._filter = EscapeFilter()
+
+    def read_nonblocking(self, size: int = 1, timeout: float | None = None) -> str:
+        try:
+            data = self.console._read(size, timeout)
+        except ConsoleClosed as err:
+            self.flag_eof = True
+            raise pexpect.EOF(str(err)) from err
+        if not data:
+            raise pexpect.TIMEOUT("nothing arrived")
+        return self._filter.filter(self._decoder.decode(data, final=False))
+
+
+class Console:
+    """A board's console: timed, captured, with expect/send and death patterns."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        capture: CaptureWriter | None = None,
+        *,
+        search_window: int = SEARCH_WINDOW,
+        char_delay: float = 0.0,
+        death_patterns: Sequence[DeathPattern] = DEFAULT_DEATH_PATTERNS,
+    ) -> None:
+        self.transport = transport
+        self.capture = capture
+        self.start = capture.start if capture is not None else time.monotonic()
+        self.char_delay = char_delay
+        self.death_patterns: list[DeathPattern] = list(death_patterns)
+        self.transcript = TranscriptBuilder()
+        self.recent: collections.deque[Line] = collections.deque(maxlen=RECENT_LINES)
+        self.bytes_read = 0
+        self.closed = False
+        self._spawn = _Spawn(self, search_window)
+
+    @property
+    def name(self) -> str:
+        return self.transport.name
+
+    def now(self) -> float:
+        """Seconds since time zero of the run."""
+        return time.monotonic() - self.start
+
+    def open(self) -> None:
+        log.info("opening console %s", self.name)
+        self.transport.open()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.transport.close()
+        for line in self.transcript.finish(self.now()):
+            self.recent.append(line)
+        log.info("closed console %s after %d bytes", self.name, self.bytes_read)
+
+    def __enter__(self) -> Console:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def mark(self, label: str) -> None:
+        """Record the start of a phase armcheck drives, in the capture."""
+        log.info("phase %s at %.3f s", label, self.now())
+        if self.capture is not None:
+            self.capture.mark(label, self.now())
+
+    def add_death_pattern(self, regex: str, reason: str) -> None:
+        self.death_patterns.append(DeathPattern(regex, reason))
+
+    def expect(
+        self,
+        patterns: str | Sequence[str],
+        timeout: float,
+        what: str | None = None,
+    ) -> Match:
+        """Wait until one of the regular expressions matches the console text.
+
+        The text has escape sequences removed (a cursor move to another row
+        reads as a newline). Raise ConsoleTimeout after `timeout` seconds,
+        ConsoleClosed at end of file, and BoardFault when a death pattern
+        matches first.
+        """
+        wanted = [patterns] if isinstance(patterns, str) else list(patterns)
+        description = what or " or ".join(repr(p) for p in wanted)
+        compiled = [re.compile(p) for p in wanted]
+        compiled += [re.compile(d.regex) for d in self.death_patterns]
+        log.debug("expecting %s for up to %.1f s", description, timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            index = self._spawn.expect_list(
+                compiled + [pexpect.EOF, pexpect.TIMEOUT], timeout=max(0.0, timeout)
+            )
+        except OSError as err:
+            raise ConsoleClosed(f"console {self.name} failed while waiting for {description}: {err}")
+        if index == len(compiled):
+            raise ConsoleClosed(
+                f"console {self.name} closed while waiting for {description}{self._tail()}"
+            )
+        if index == len(compiled) + 1:
+            waited = timeout - max(0.0, deadline - time.monotonic())
+            raise ConsoleTimeout(
+                f"timed out after {waited:.1f} s waiting for {description} "
+                f"on {self.name}{self._tail()}"
+            )
+        match = self._spawn.match
+        if index >= len(wanted):
+            death = self.death_patterns[index - len(wanted)]
+            raise BoardFault(
+                f"{death.reason} while waiting for {description}: {match.group(0).strip()!r}"
+                f"{self._tail()}"
+            )
+        return Match(
+            index,
+            wanted[index],
+            match.group(0),
+            self._spawn.before or "",
+            match.groups(),
+            self.now(),
+        )
+
+    def send(self, text: str | bytes, secret: bool = False) -> None:
+        """Send text (or raw bytes) to the board, recorded in the capture as input."""
+        data = text.encode() if isinstance(text, str) else text
+        if secret:
+            log.debug("sending a secret (%d characters, not logged)", len(data))
+            if self.capture is not None and isinstance(text, str):
+                self.capture.add_secret(text)
+        else:
+            log.debug("sending %r", data)
+        if self.capture is not None:
+            self.capture.input(data, self.now(), secret=secret)
+        if self.char_delay > 0:
+            for index in range(len(data)):
+                self.transport.write(data[index : index + 1])
+                time.sleep(self.char_delay)
+        else:
+            self.transport.write(data)
+
+    def sendline(self, text: str = "", secret: bool = False) -> None:
+        """Send text followed by a carriage return, the Enter key of a serial terminal."""
+        if secret:
+            self.send(text, secret=True)
+            self.send("\r")
+        else:
+            self.send(text + "\r")
+
+    def send_key(self, name: str) -> None:
+        """Send a named key (ESC, ENTER, F1-F12, UP, DOWN, LEFT, RIGHT, CTRL-X, ...)."""
+        from armcheck.console.keys import key_bytes
+
+        self.send(key_bytes(name))
+
+    def drain(self, timeout: float) -> None:
+        """Read and record whatever arrives during `timeout` seconds, without matching."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._read(READ_SIZE, remaining)
+
+    def _read(self, size: int, timeout: float | None) -> bytes:
+        data = self.transport.read(size, timeout)
+        if not data:
+            return b""
+        at = self.now()
+        self.bytes_read += len(data)
+        if self.capture is not None:
+            self.capture.output(data, at)
+        for line in self.transcript.feed(data, at):
+            self.recent.append(line)
+        return data
+
+    def recent_lines(self) -> list[str]:
+        lines = [line.text for line in self.recent]
+        partial = self.transcript.partial
+        if partial:
+            lines.append(partial)
+        return lines[-RECENT_LINES:]
+
+    def _tail(self) -> str:
+        lines = self.recent_lines()[-10:]
+        if not lines:
+            return "; nothing was received"
+        return "; last lines seen:\n" + "\n".join(f"  | {line}" for line in lines)

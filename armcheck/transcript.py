@@ -1,0 +1,318 @@
+"""Terminal output to clean text lines, each with its number and arrival time.
+
+Firmware consoles are terminals, not text files: the UEFI shell colours its
+prompt and redraws the screen with cursor-positioning sequences, boot managers
+count down by rewriting one line after a lone carriage return, and serial
+lines drop or corrupt bytes. `TranscriptBuilder` turns that stream into the
+lines a person would read on the screen:
+
+- escape sequences (CSI, OSC, DCS and two- or three-byte ESC forms) are
+  removed, also when a read splits them;
+- a cursor move to another row (CSI H/f with a row, CSI B/E/d) ends the line;
+- `\\r\\n`, `\\n\\r` and `\\n` end a line, a lone `\\r` returns to column 0 so that
+  later text overwrites the line, and backspace moves one column left;
+- NUL and the other C0 controls except tab are dropped;
+- bytes that are not UTF-8 become U+FFFD (the capture keeps the raw bytes);
+- a line longer than MAX_LINE_CHARS is cut into pieces so memory stays flat.
+
+Each line keeps the arrival time of its first byte (`time`) and of the byte
+that ended it (`end`), in seconds since time zero.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+MAX_LINE_CHARS = 65536
+
+# Characters that need more than "append to the line": C0 controls except tab, DEL and ESC.
+_SPECIAL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CSI_FINAL = re.compile(r"[\x40-\x7e]")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One clean transcript line. `number` counts from 1."""
+
+    number: int
+    time: float
+    text: str
+    end: float
+
+    def to_json(self) -> dict[str, object]:
+        return {"line": self.number, "time": round(self.time, 6), "text": self.text}
+
+
+class TranscriptBuilder:
+    """Incremental terminal-to-lines converter; feed it reads as they arrive."""
+
+    def __init__(self, first_line_number: int = 1) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._number = first_line_number
+        self._parts: list[str] = []
+        self._length = 0
+        self._column = 0
+        self._start: float | None = None
+        self._row: int | None = None
+        self._pending_cr = False
+        self._after_newline = False
+        self._escape = ""  # an unfinished escape sequence carried to the next read
+        self._lines: list[Line] = []
+
+    def feed(self, data: bytes, at: float) -> list[Line]:
+        """Take one read of console bytes that arrived at `at`; return the lines it completed."""
+        text = self._decoder.decode(data)
+        if text:
+            self._feed_text(text, at)
+        return self._take()
+
+    def finish(self, at: float | None = None) -> list[Line]:
+        """Flush the decoder and the unfinished last line (end of input)."""
+        text = self._decoder.decode(b"", final=True)
+        stamp = at if at is not None else (self._start or 0.0)
+        if text:
+            self._feed_text(text, stamp)
+        self._escape = ""
+        if self._pending_cr:
+            self._pending_cr = False
+        if self._length or self._parts:
+            self._end_line(stamp)
+        return self._take()
+
+    @property
+    def partial(self) -> str:
+        """The text of the line not yet ended."""
+        return "".join(self._parts)
+
+    def _take(self) -> list[Line]:
+        lines, self._lines = self._lines, []
+        return lines
+
+    def _feed_text(self, text: str, at: float) -> None:
+        position = 0
+        if self._escape:
+            position = self._continue_escape(text, 0)
+            if self._escape:
+                return
+        length = len(text)
+        while position < length:
+            special = _SPECIAL.search(text, position)
+            stop = special.start() if special else length
+            if stop > position:
+                self._write(text[position:stop], at)
+            if special is None:
+                return
+            position = self._control(text, stop, at)
+
+    def _control(self, text: str, index: int, at: float) -> int:
+        char = text[index]
+        if self._pending_cr and char not in "\r\n":
+            self._pending_cr = False
+            self._column = 0
+        if char == "\n":
+            self._pending_cr = False
+            self._end_line(at)
+            self._after_newline = True
+            return index + 1
+        if char == "\r":
+            if self._after_newline:
+                # "\n\r": the carriage return belongs to the line break already taken.
+                self._after_newline = False
+                return index + 1
+            self._pending_cr = True
+            return index + 1
+        self._after_newline = False
+        if char == "\x08":
+            self._column = max(0, self._column - 1)
+            return index + 1
+        if char == "\x1b":
+            self._escape = "\x1b"
+            return self._continue_escape(text, index + 1)
+        if char == "\x09":
+            self._write(char, at)
+        return index + 1
+
+    def _continue_escape(self, text: str, position: int) -> int:
+        """Consume an escape sequence started in `self._escape`; return where text resumes."""
+        sequence = self._escape
+        length = len(text)
+        if len(sequence) == 1:
+            if position >= length:
+                return position
+            sequence += text[position]
+            position += 1
+        introducer = sequence[1]
+        if introducer == "[":
+            match = _CSI_FINAL.search(text, position)
+            if match is None:
+                self._escape = (sequence + text[position:])[-64:]
+                return length
+            sequence += text[position : match.end()]
+            self._escape = ""
+            self._csi(sequence)
+            return match.end()
+        if introducer in "]PX^_":
+            # OSC, DCS, SOS, PM, APC: up to BEL or ST (ESC \).
+            end = _string_terminator(text, position)
+            if end < 0:
+                self._escape = (sequence + text[position:])[-64:]
+                return length
+            self._escape = ""
+            return end
+        if introducer in "()*+#%":
+            if position >= length:
+                self._escape = sequence
+                return position
+            self._escape = ""
+            return position + 1
+        self._escape = ""
+        if introducer in "DE":
+            self._break_row()
+        return position
+
+    def _csi(self, sequence: str) -> None:
+        final = sequence[-1]
+        params = sequence[2:-1]
+        if final in "Hf":
+            row = _first_number(params, 1)
+            if self._row is not None and row != self._row:
+                self._break_row()
+            self._row = row
+            self._column = max(0, _second_number(params, 1) - 1) if row == self._row else 0
+        elif final in "BEd":
+            if final == "d":
+                row = _first_number(params, 1)
+                if row == self._row:
+                    return
+                self._row = row
+            self._break_row()
+        elif final == "G":
+            self._column = max(0, _first_number(params, 1) - 1)
+        elif final == "C":
+            self._column += max(1, _first_number(params, 1))
+        elif final == "D":
+            self._column = max(0, self._column - max(1, _first_number(params, 1)))
+        elif final == "J" and _first_number(params, 0) == 2:
+            self._break_row()
+            self._row = 1
+
+    def _break_row(self) -> None:
+        if self._length or self._parts:
+            self._end_line(self._last_at)
+        self._column = 0
+
+    def _write(self, run: str, at: float) -> None:
+        if self._pending_cr:
+            self._pending_cr = False
+            self._column = 0
+        self._after_newline = False
+        if self._start is None:
+            self._start = at
+        self._last_at = at
+        if self._column == self._length:
+            self._parts.append(run)
+            self._length += len(run)
+        else:
+            current = "".join(self._parts)
+            if self._column > self._length:
+                current += " " * (self._column - self._length)
+            current = current[: self._column] + run + current[self._column + len(run) :]
+            self._parts = [current]
+            self._length = len(current)
+        self._column += len(run)
+        if self._length > MAX_LINE_CHARS:
+            self._split_long_line(at)
+
+    def _split_long_line(self, at: float) -> None:
+        current = "".join(self._parts)
+        while len(current) > MAX_LINE_CHARS:
+            self._emit(current[:MAX_LINE_CHARS], self._start if self._start is not None else at, at)
+            self._start = at
+            current = current[MAX_LINE_CHARS:]
+        self._parts = [current] if current else []
+        self._length = len(current)
+        self._column = self._length
+
+    _last_at = 0.0
+
+    def _end_line(self, at: float) -> None:
+        start = self._start if self._start is not None else at
+        self._emit("".join(self._parts), start, at)
+        self._parts = []
+        self._length = 0
+        self._column = 0
+        self._start = None
+
+    def _emit(self, text: str, start: float, end: float) -> None:
+        self._lines.append(Line(self._number, start, text.rstrip(" "), end))
+        self._number += 1
+
+
+def _string_terminator(text: str, position: int) -> int:
+    bel = text.find("\x07", position)
+    st = text.find("\x1b\\", position)
+    candidates = [i + 1 for i in (bel,) if i >= 0] + [i + 2 for i in (st,) if i >= 0]
+    return min(candidates) if candidates else -1
+
+
+def _first_number(params: str, default: int) -> int:
+    head = params.lstrip("?").split(";", 1)[0]
+    return int(head) if head.isdigit() else default
+
+
+def _second_number(params: str, default: int) -> int:
+    fields = params.split(";")
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else default
+
+
+def lines_from_chunks(chunks: Iterable[tuple[bytes, float]]) -> Iterator[Line]:
+    """Turn (bytes, arrival time) reads into transcript lines, streaming."""
+    builder = TranscriptBuilder()
+    last = 0.0
+    for data, at in chunks:
+        last = at
+        yield from builder.feed(data, at)
+    yield from builder.finish(last)
+
+
+def lines_from_bytes(data: bytes) -> list[Line]:
+    """Turn one block of console bytes into lines, all at time zero."""
+    return list(lines_from_chunks([(data, 0.0)]))
+
+
+_ESCAPE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|[()*+#%].|[^\[\]PX^_()*+#%])"
+)
+_ROW_MOVE = re.compile(r"\x1b\[(?:[0-9]*(?:;[0-9]*)?[Hf]|[0-9]*[BEd]|2J)")
+
+
+class EscapeFilter:
+    """Strip escape sequences from a text stream that arrives in pieces.
+
+    Used for matching prompts: a cursor move to another row becomes `\\n`, other
+    sequences and NULs disappear, and everything else (including `\\r`) is kept.
+    A sequence split across pieces is held back until it is complete.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def filter(self, text: str) -> str:
+        if self._held:
+            text = self._held + text
+            self._held = ""
+        cut = text.rfind("\x1b")
+        if cut >= 0 and _ESCAPE.match(text, cut) is None and len(text) - cut < 64:
+            text, self._held = text[:cut], text[cut:]
+        if "\x1b" in text:
+            text = _ESCAPE.sub(_replace_escape, text)
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+        return text
+
+
+def _replace_escape(match: re.Match[str]) -> str:
+    return "\n" if _ROW_MOVE.fullmatch(match.group()) else ""
