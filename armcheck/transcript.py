@@ -286,19 +286,23 @@ def lines_from_bytes(data: bytes) -> list[Line]:
 _ESCAPE = re.compile(
     r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|[()*+#%].|[^\[\]PX^_()*+#%])"
 )
-_ROW_MOVE = re.compile(r"\x1b\[(?:[0-9]*(?:;[0-9]*)?[Hf]|[0-9]*[BEd]|2J)")
+_CURSOR_ROW = re.compile(r"\x1b\[([0-9]*)(?:;[0-9]*)?[Hf]|\x1b\[([0-9]*)d")
+_NEXT_ROW = re.compile(r"\x1b\[(?:[0-9]*[BE]|2J)")
 
 
 class EscapeFilter:
     """Strip escape sequences from a text stream that arrives in pieces.
 
-    Used for matching prompts: a cursor move to another row becomes `\\n`, other
-    sequences and NULs disappear, and everything else (including `\\r`) is kept.
-    A sequence split across pieces is held back until it is complete.
+    Used for matching prompts. A cursor move to another row becomes `\\n`, but a
+    move within the current row (the UEFI shell echoes each typed character
+    that way) disappears like the other sequences and NULs. Everything else,
+    `\\r` included, is kept. A sequence split across pieces is held back until
+    it is complete.
     """
 
     def __init__(self) -> None:
         self._held = ""
+        self._row: int | None = None
 
     def filter(self, text: str) -> str:
         if self._held:
@@ -308,11 +312,21 @@ class EscapeFilter:
         if cut >= 0 and _ESCAPE.match(text, cut) is None and len(text) - cut < 64:
             text, self._held = text[:cut], text[cut:]
         if "\x1b" in text:
-            text = _ESCAPE.sub(_replace_escape, text)
+            text = _ESCAPE.sub(self._replace_escape, text)
         if "\x00" in text:
             text = text.replace("\x00", "")
         return text
 
-
-def _replace_escape(match: re.Match[str]) -> str:
-    return "\n" if _ROW_MOVE.fullmatch(match.group()) else ""
+    def _replace_escape(self, match: re.Match[str]) -> str:
+        sequence = match.group()
+        row_move = _CURSOR_ROW.fullmatch(sequence)
+        if row_move is not None:
+            digits = row_move.group(1) if row_move.group(1) is not None else row_move.group(2)
+            row = int(digits) if digits else 1
+            moved = row != self._row
+            self._row = row
+            return "\n" if moved else ""
+        if _NEXT_ROW.fullmatch(sequence):
+            self._row = None
+            return "\n"
+        return ""
