@@ -1,0 +1,266 @@
+"""SMBIOS entry points and the structure table walk.
+
+Layouts follow the DMTF System Management BIOS Reference Specification 3.7
+(DSP0134): the 32-bit entry point `_SM_` (section 5.2.1) with its
+intermediate `_DMI_` anchor, the 64-bit entry point `_SM3_` (5.2.2), and
+structures made of a formatted area (type, length, handle, fields) followed
+by a string set: NUL-terminated strings ended by one more NUL. A string field
+holds the 1-based number of a string in the set; 0 means no string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from armcheck.errors import InputFormatError
+
+END_OF_TABLE = 127
+
+
+def _sum_ok(data: bytes) -> bool:
+    return sum(data) % 256 == 0
+
+
+@dataclass
+class EntryPoint:
+    """An SMBIOS entry point."""
+
+    kind: str  # "64-bit" or "32-bit"
+    major: int
+    minor: int
+    docrev: int | None
+    checksum_ok: bool
+    table_address: int
+    table_length: int  # the exact length (32-bit) or maximum size (64-bit)
+    structure_count: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+def decode_entry_point(data: bytes, origin: str = "input") -> EntryPoint:
+    """Decode a `_SM3_` or `_SM_` entry point; raise InputFormatError for anything else."""
+    if data[:5] == b"_SM3_" and len(data) >= 24:
+        length = data[6]
+        problems = []
+        checksum_ok = len(data) >= length and _sum_ok(data[:length])
+        if not checksum_ok:
+            problems.append("64-bit entry point checksum is wrong")
+        return EntryPoint(
+            kind="64-bit",
+            major=data[7],
+            minor=data[8],
+            docrev=data[9],
+            checksum_ok=checksum_ok,
+            table_address=int.from_bytes(data[16:24], "little"),
+            table_length=int.from_bytes(data[12:16], "little"),
+            problems=problems,
+        )
+    if data[:4] == b"_SM_" and len(data) >= 31:
+        length = data[5]
+        problems = []
+        checksum_ok = len(data) >= length and _sum_ok(data[:length])
+        if not checksum_ok:
+            problems.append("32-bit entry point checksum is wrong")
+        if data[16:21] != b"_DMI_" or not _sum_ok(data[16:31]):
+            problems.append("intermediate _DMI_ anchor or its checksum is wrong")
+        return EntryPoint(
+            kind="32-bit",
+            major=data[6],
+            minor=data[7],
+            docrev=None,
+            checksum_ok=checksum_ok and not problems,
+            table_address=int.from_bytes(data[24:28], "little"),
+            table_length=int.from_bytes(data[22:24], "little"),
+            structure_count=int.from_bytes(data[28:30], "little"),
+            problems=problems,
+        )
+    raise InputFormatError(
+        f"{origin}: no SMBIOS entry point here; expected '_SM3_' (24 bytes) or '_SM_' "
+        f"(31 bytes), got {data[:5]!r}"
+    )
+
+
+@dataclass
+class Structure:
+    """One SMBIOS structure: its formatted area and its strings."""
+
+    type: int
+    handle: int
+    formatted: bytes
+    strings: list[str]
+    offset: int
+
+    def string(self, field_offset: int) -> str | None:
+        """Return the string a string-number field names; None when unset or out of range."""
+        if field_offset >= len(self.formatted):
+            return None
+        number = self.formatted[field_offset]
+        if number == 0 or number > len(self.strings):
+            return None
+        return self.strings[number - 1].strip()
+
+    def byte(self, field_offset: int) -> int | None:
+        if field_offset >= len(self.formatted):
+            return None
+        return self.formatted[field_offset]
+
+    def word(self, field_offset: int) -> int | None:
+        if field_offset + 2 > len(self.formatted):
+            return None
+        return int.from_bytes(self.formatted[field_offset : field_offset + 2], "little")
+
+
+@dataclass
+class StructureTable:
+    """The structures read from an SMBIOS structure table and the problems found."""
+
+    structures: list[Structure] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def types(self) -> list[int]:
+        return sorted({structure.type for structure in self.structures})
+
+    def of_type(self, kind: int) -> list[Structure]:
+        return [structure for structure in self.structures if structure.type == kind]
+
+
+def walk_structures(data: bytes) -> StructureTable:
+    """Read the structures of a structure table until type 127, the end, or a broken one."""
+    table = StructureTable()
+    offset = 0
+    while offset + 4 <= len(data):
+        kind = data[offset]
+        length = data[offset + 1]
+        handle = int.from_bytes(data[offset + 2 : offset + 4], "little")
+        if length < 4:
+            table.problems.append(f"structure at offset {offset} has an invalid length {length}")
+            return table
+        if offset + length > len(data):
+            table.problems.append(f"structure type {kind} at offset {offset} is cut short")
+            return table
+        end = data.find(b"\x00\x00", offset + length)
+        if end < 0:
+            table.problems.append(
+                f"strings of structure type {kind} at offset {offset} are cut short"
+            )
+            return table
+        strings_area = data[offset + length : end]
+        strings = [raw.decode("utf-8", "replace") for raw in strings_area.split(b"\x00") if raw]
+        table.structures.append(
+            Structure(kind, handle, data[offset : offset + length], strings, offset)
+        )
+        offset = end + 2
+        if kind == END_OF_TABLE:
+            return table
+    if offset < len(data) and any(data[offset:]):
+        table.problems.append(f"{len(data) - offset} bytes after the last structure")
+    return table
+
+
+# Chassis types (SMBIOS 3.7, section 7.4.1), as dmidecode names them.
+CHASSIS_TYPES = {
+    1: "Other",
+    2: "Unknown",
+    3: "Desktop",
+    4: "Low Profile Desktop",
+    5: "Pizza Box",
+    6: "Mini Tower",
+    7: "Tower",
+    8: "Portable",
+    9: "Laptop",
+    10: "Notebook",
+    11: "Hand Held",
+    12: "Docking Station",
+    13: "All In One",
+    14: "Sub Notebook",
+    15: "Space-saving",
+    16: "Lunch Box",
+    17: "Main Server Chassis",
+    18: "Expansion Chassis",
+    19: "Sub Chassis",
+    20: "Bus Expansion Chassis",
+    21: "Peripheral Chassis",
+    22: "RAID Chassis",
+    23: "Rack Mount Chassis",
+    24: "Sealed-case PC",
+    25: "Multi-system",
+    26: "CompactPCI",
+    27: "AdvancedTCA",
+    28: "Blade",
+    29: "Blade Enclosing",
+    30: "Tablet",
+    31: "Convertible",
+    32: "Detachable",
+    33: "IoT Gateway",
+    34: "Embedded PC",
+    35: "Mini PC",
+    36: "Stick PC",
+}
+
+
+def describe(table: StructureTable) -> dict[str, Any]:
+    """Return the fact values of types 0 to 4, keyed by fact key, for the types present."""
+    values: dict[str, Any] = {}
+    bios = table.of_type(0)
+    if bios:
+        first = bios[0]
+        values["smbios.bios"] = {
+            "vendor": first.string(4),
+            "version": first.string(5),
+            "release_date": first.string(8),
+        }
+    system = table.of_type(1)
+    if system:
+        first = system[0]
+        values["smbios.system"] = {
+            "manufacturer": first.string(4),
+            "product": first.string(5),
+            "version": first.string(6),
+            "serial": first.string(7),
+        }
+    board = table.of_type(2)
+    if board:
+        first = board[0]
+        values["smbios.baseboard"] = {
+            "manufacturer": first.string(4),
+            "product": first.string(5),
+            "version": first.string(6),
+        }
+    chassis = table.of_type(3)
+    if chassis:
+        first = chassis[0]
+        kind = first.byte(5)
+        values["smbios.chassis"] = {
+            "manufacturer": first.string(4),
+            # Bit 7 is the lock flag; the low 7 bits are the chassis type.
+            "type": None
+            if kind is None
+            else CHASSIS_TYPES.get(kind & 0x7F, f"0x{kind & 0x7F:02X}"),
+        }
+    processors = table.of_type(4)
+    if processors:
+        values["smbios.processor"] = [_processor(structure) for structure in processors]
+    return values
+
+
+def _processor(structure: Structure) -> dict[str, Any]:
+    # Core and thread counts of 0xFF mean "see the 16-bit Core Count 2 / Thread
+    # Count 2 fields" (SMBIOS 3.0 and later, offsets 0x2A and 0x2E).
+    cores = structure.byte(0x23)
+    threads = structure.byte(0x25)
+    if cores == 0xFF:
+        cores = structure.word(0x2A) or cores
+    if threads == 0xFF:
+        threads = structure.word(0x2E) or threads
+    return {
+        "socket": structure.string(4),
+        "manufacturer": structure.string(7),
+        "version": structure.string(0x10),
+        "cores": cores or None,
+        "threads": threads or None,
+    }
