@@ -1,3 +1,224 @@
-"""Commands: check (under construction)."""
+"""Commands: `armcheck check` (verdicts from saved inputs) and `armcheck profiles`."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from armcheck.checks import CATALOGUE, context_from_facts, ordered_ids, run_checks
+from armcheck.errors import InputFormatError
+from armcheck.facts import Facts
+from armcheck.profiles import Profile, builtin_profiles, load_profile
+from armcheck.reports import print_terminal, write_json, write_junit
+from armcheck.results import CheckResult, exit_status
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROFILE = "sbbr"
+
+
+def read_check_inputs(paths: list[str]) -> Facts:
+    """Read the inputs as `armcheck facts` does; a facts JSON document is read back as is."""
+    facts = Facts()
+    console_inputs: list[str] = []
+    for path in paths:
+        document = _facts_document(Path(path))
+        if document is not None:
+            facts.merge(Facts.from_json(document))
+        else:
+            console_inputs.append(path)
+    if console_inputs:
+        from armcheck.inputs import read_facts
+
+        facts.merge(read_facts(console_inputs))
+    return facts
+
+
+def _facts_document(path: Path) -> dict[str, Any] | None:
+    """Return the `armcheck facts --json` document in `path`, or None if it is another kind."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputFormatError(f"{path}: not a facts JSON document: {err}") from err
+    if not isinstance(document, dict) or not isinstance(document.get("facts"), dict):
+        return None
+    return document
+
+
+def report_properties(
+    facts: Facts, profile: Profile, target: str, capture: str | None
+) -> dict[str, Any]:
+    """Return the report properties: target, profile, firmware vendor and version, capture."""
+    return {
+        "target": target,
+        "profile": profile.name,
+        "firmware.vendor": facts.value("firmware.vendor") or "",
+        "firmware.version": facts.value("firmware.version") or "",
+        "capture": capture or "",
+    }
+
+
+def write_reports(
+    facts: Facts,
+    results: list[CheckResult],
+    profile: Profile,
+    properties: dict[str, Any],
+    junit: str | None,
+    json_path: str | None,
+) -> None:
+    if junit:
+        write_junit(results, junit, properties)
+    if json_path:
+        write_json(
+            facts, results, json_path, {"properties": properties, "profile": profile.to_json()}
+        )
+
+
+@click.command("check")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--profile",
+    "profile_name",
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="Profile name (see `armcheck profiles`) or path of a profile YAML file.",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False),
+    help="Write a JUnit XML report to this file.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    help="Write the facts and every result as JSON to this file.",
+)
+@click.option("--strict", is_flag=True, help="Count warnings as failures in the exit status.")
+@click.option(
+    "--target",
+    "target_name",
+    default="local",
+    show_default=True,
+    help="Target name for the reports (JUnit classname armcheck.TARGET.AREA).",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the terminal report (default: only on a terminal).",
+)
+def check_command(
+    inputs: tuple[str, ...],
+    profile_name: str,
+    junit_path: str | None,
+    json_path: str | None,
+    strict: bool,
+    target_name: str,
+    color: bool | None,
+) -> None:
+    """Check saved console logs, captures or table dumps against a compliance profile.
+
+    Exit status: 0 all passed or waived, 1 a check failed, 2 bad usage,
+    profile or input, 3 a check could not be decided.
+    """
+    profile = load_profile(profile_name)
+    facts = read_check_inputs(list(inputs))
+    context = context_from_facts(facts, target=target_name)
+    results = run_checks(facts, profile, context)
+
+    captures = [
+        entry.get("file")
+        for entry in facts.inputs
+        if isinstance(entry, dict) and entry.get("kind") == "capture"
+    ]
+    properties = report_properties(
+        facts, profile, target_name, str(captures[0]) if captures else ",".join(inputs)
+    )
+    print_terminal(results, sys.stdout, color)
+    write_reports(facts, results, profile, properties, junit_path, json_path)
+    sys.exit(exit_status(results, strict))
+
+
+@click.command("profiles")
+@click.argument("name", required=False)
+@click.option(
+    "--checks",
+    "list_checks",
+    is_flag=True,
+    help="List every check id in the catalogue with its rule and source.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def profiles_command(name: str | None, list_checks: bool, as_json: bool) -> None:
+    """List the profiles, or show one resolved with its checks, parameters and waivers."""
+    if list_checks:
+        _print_catalogue(as_json)
+        return
+    if name is None:
+        profiles = [load_profile(item) for item in builtin_profiles()]
+        if as_json:
+            click.echo(
+                json.dumps(
+                    [
+                        {"name": p.name, "title": p.title, "spec": p.spec, "extends": p.extends}
+                        for p in profiles
+                    ],
+                    indent=2,
+                )
+            )
+            return
+        width = max(len(profile.name) for profile in profiles)
+        for profile in profiles:
+            extends = f" (extends {', '.join(profile.extends)})" if profile.extends else ""
+            click.echo(f"{profile.name:<{width}}  {profile.title}{extends}")
+        return
+
+    profile = load_profile(name)
+    document = profile.to_json()
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(yaml.safe_dump(document, sort_keys=False, width=100).rstrip())
+
+
+def _print_catalogue(as_json: bool) -> None:
+    checks = [CATALOGUE[check_id] for check_id in ordered_ids(CATALOGUE)]
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": c.check_id,
+                        "title": c.title,
+                        "rule": c.rule,
+                        "source": c.source,
+                        "level": c.level,
+                        "severity": c.severity,
+                        "params": c.defaults,
+                        "facts": list(c.fact_keys),
+                    }
+                    for c in checks
+                ],
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    for check in checks:
+        click.echo(f"{check.check_id}  {check.title}")
+        click.echo(f"    rule: {check.rule}")
+        click.echo(f"    source: {check.source}")
+        if check.defaults:
+            params = ", ".join(f"{key}={value!r}" for key, value in check.defaults.items())
+            click.echo(f"    parameters: {params}")
+
+
+COMMANDS = [check_command, profiles_command]

@@ -1,0 +1,145 @@
+"""SMBIOS checks: the 64-bit 3.x entry point and the structure types SBBR requires.
+
+Arm SBBR 1.2 (DEN0044) requires SMBIOS 3.0 or later through the 64-bit entry
+point, and lists the required and recommended structure types checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from armcheck.checks import CheckContext, Undecided, failed, passed, register, warning
+from armcheck.checks.common import number_tuple
+from armcheck.facts import BANNER, SMBIOS_TABLE, UEFI_SHELL, Facts
+from armcheck.results import CheckResult
+
+REQUIRED_TYPES = [0, 1, 3, 4, 7, 16, 17, 19, 32]
+RECOMMENDED_TYPES = [2, 8, 11, 13, 15, 41]
+
+
+@register(
+    "smbios.entry_point",
+    title="SMBIOS 3.x 64-bit entry point",
+    rule="SMBIOS must be version 3.0 or later, published through the 64-bit entry point",
+    source="Arm SBBR 1.2 (DEN0044), SMBIOS requirements; FWTS dmicheck test",
+    sources=(SMBIOS_TABLE, UEFI_SHELL, "linux-log"),
+    facts=("smbios.entry_point", "smbios.version"),
+)
+def check_entry_point(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
+    version = facts.first("smbios.version")
+    entry = facts.first("smbios.entry_point")
+    expected = "64-bit entry point, version >= 3.0"
+    if version is None and entry is None:
+        raise Undecided("SMBIOS output (dmidecode, smbiosview or Linux's `SMBIOS x.y present`)")
+    evidence = [obs.evidence for obs in (entry, version) if obs is not None]
+    if version is not None and version.value is None:
+        return failed("no SMBIOS tables", expected, "not present", evidence)
+    parts = number_tuple(version.value) if version is not None else None
+    entry_text = entry.value if entry is not None else "entry point not shown"
+    seen = f"{entry_text}, version {version.value if version is not None else 'not shown'}"
+    if entry is not None and entry.value != "64-bit":
+        return failed(f"SMBIOS uses the {entry.value} entry point", expected, seen, evidence)
+    if version is None or parts is None:
+        raise Undecided("the SMBIOS version")
+    if parts[0] < 3:
+        return failed(f"SMBIOS {version.value} is older than 3.0", expected, seen, evidence)
+    return passed(f"SMBIOS {version.value}", expected, seen, evidence)
+
+
+def _types(facts: Facts) -> tuple[list[int], Any]:
+    obs = facts.first("smbios.types")
+    if obs is None or not isinstance(obs.value, list):
+        raise Undecided("the SMBIOS structure list (dmidecode or smbiosview output)")
+    return [int(kind) for kind in obs.value], obs
+
+
+@register(
+    "smbios.required_types",
+    title="Required SMBIOS structures",
+    rule="SMBIOS must contain structure types 0, 1, 3, 4, 7, 16, 17, 19 and 32",
+    source="Arm SBBR 1.2 (DEN0044), required SMBIOS structures; FWTS dmicheck test",
+    sources=(SMBIOS_TABLE, UEFI_SHELL),
+    facts=("smbios.types",),
+    defaults={"types": REQUIRED_TYPES},
+)
+def check_required(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
+    types, obs = _types(facts)
+    wanted = [int(kind) for kind in params["types"]]
+    missing = [kind for kind in wanted if kind not in types]
+    expected = "types " + " ".join(map(str, wanted))
+    seen = "types " + " ".join(map(str, sorted(types)))
+    if missing:
+        return failed(
+            "missing SMBIOS types " + " ".join(map(str, missing)), expected, seen, [obs.evidence]
+        )
+    return passed("all required SMBIOS types present", expected, seen, [obs.evidence])
+
+
+@register(
+    "smbios.recommended_types",
+    title="Recommended SMBIOS structures",
+    rule="SMBIOS should contain structure types 2, 8, 11, 13, 15 and 41",
+    source="Arm SBBR 1.2 (DEN0044), recommended SMBIOS structures",
+    sources=(SMBIOS_TABLE, UEFI_SHELL),
+    facts=("smbios.types",),
+    defaults={"types": RECOMMENDED_TYPES},
+    level="recommended",
+    severity="low",
+)
+def check_recommended(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
+    types, obs = _types(facts)
+    wanted = [int(kind) for kind in params["types"]]
+    missing = [kind for kind in wanted if kind not in types]
+    expected = "types " + " ".join(map(str, wanted))
+    seen = "types " + " ".join(map(str, sorted(types)))
+    if missing:
+        return warning(
+            "recommended SMBIOS types missing: " + " ".join(map(str, missing)),
+            expected,
+            seen,
+            [obs.evidence],
+        )
+    return passed("all recommended SMBIOS types present", expected, seen, [obs.evidence])
+
+
+def _normalise(version: str) -> str:
+    return re.sub(r"\s+", " ", version).strip().lower()
+
+
+@register(
+    "smbios.bios_version",
+    title="SMBIOS BIOS version matches the banner",
+    rule="The SMBIOS type 0 BIOS version must be the version the firmware banner prints",
+    source="Arm SBBR 1.2 (DEN0044), type 0 BIOS Information; FWTS dmicheck test",
+    sources=(SMBIOS_TABLE, BANNER),
+    facts=("smbios.bios", "firmware.version"),
+)
+def check_bios_version(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
+    bios = facts.first("smbios.bios")
+    if bios is None or not isinstance(bios.value, dict) or not bios.value.get("version"):
+        raise Undecided("the SMBIOS type 0 structure")
+    banners = [
+        obs
+        for obs in facts.all("firmware.version")
+        if obs.evidence.source in (BANNER, UEFI_SHELL) and obs.value
+    ]
+    if not banners:
+        raise Undecided("the firmware banner with its version")
+    table_version = str(bios.value["version"])
+    banner = banners[0]
+    evidence = [bios.evidence, banner.evidence]
+    left, right = _normalise(table_version), _normalise(str(banner.value))
+    if left == right or left in right or right in left:
+        return passed(
+            f"BIOS version {table_version} matches the banner",
+            str(banner.value),
+            table_version,
+            evidence,
+        )
+    return failed(
+        f"SMBIOS BIOS version {table_version!r} differs from the banner's {banner.value!r}",
+        str(banner.value),
+        table_version,
+        evidence,
+    )
