@@ -1,0 +1,322 @@
+"""Read the inputs of `armcheck facts` and `armcheck check`, detecting each kind.
+
+Kinds, tried in this order on the first bytes of each file:
+
+- `capture`: an armcheck capture (asciicast v2); lines keep their arrival time;
+- `acpi-binary`: a raw ACPI table (`.dat`, `.aml`, `.bin`) or an RSDP;
+- `smbios-binary`: a raw SMBIOS dump (`dmidecode --dump-bin`);
+- `lava-log`: LAVA's `log.yaml`, a list of `{dt, lvl, msg}` entries;
+- `dsl`, `acpidump`, `dmidecode`, `table-list`: table text (iasl disassembly,
+  `acpidump` output, `dmidecode` output, a Windows firmware-table list);
+- `console-log`: any other text: a console log or `dmesg` output, in UTF-8,
+  Latin-1 or UTF-16 with a byte-order mark, with any line endings, escape
+  sequences and line prefixes (see armcheck/parsers/base.py).
+
+A folder is read file by file (as `/sys/firmware/acpi/tables` or an
+`acpixtract` output folder). Binary data of no known kind is rejected with an
+InputFormatError that names the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import os
+import re
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from armcheck.capture import iter_events
+from armcheck.errors import CaptureFormatError, InputFormatError
+from armcheck.facts import Facts
+from armcheck.parsers import tables_bridge
+from armcheck.parsers.stream import LogParser, read_blocks, scan_blocks
+from armcheck.transcript import Line, TranscriptBuilder
+
+log = logging.getLogger(__name__)
+
+HEAD_BYTES = 65536
+# Table text and table bytes are read whole; larger files are not tables.
+MAX_TABLE_FILE_BYTES = 64 << 20
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DSL = re.compile(
+    r"Intel ACPI Component Architecture|^\[[0-9A-Fa-f]{3,4}h [0-9]{4,5} +\d+\] +Signature : \""
+    r"|^\s*DefinitionBlock \(",
+    re.MULTILINE,
+)
+_ACPIDUMP = re.compile(r"^\s*(?:[A-Z0-9_!]{4}|RSD PTR) @ 0x[0-9A-Fa-f]+\s*$", re.MULTILINE)
+_DMIDECODE = re.compile(r"^Handle 0x[0-9A-Fa-f]{4}, DMI type \d+", re.MULTILINE)
+_TABLE_LIST = re.compile(r"^Firmware Provider\s*:", re.MULTILINE)
+_LAVA = re.compile(r"^- \{.*\bdt\b.*\bmsg\b", re.MULTILINE)
+_SIGNATURE = re.compile(rb"[A-Z0-9_!]{4}")
+
+
+def read_facts(paths: Sequence[str | os.PathLike[str]]) -> Facts:
+    """Read every input into one facts document; raise InputFormatError on a bad input."""
+    facts = Facts()
+    for path in paths:
+        read_input(Path(path), facts)
+    return facts
+
+
+def read_input(path: Path, facts: Facts) -> None:
+    """Detect the kind of one input and add its facts to `facts`."""
+    if path.is_dir():
+        _read_folder(path, facts)
+        return
+    kind, encoding = detect(path)
+    log.info("reading %s as %s", path, kind)
+    file = str(path)
+    if kind == "capture":
+        lines = _read_capture(path, facts)
+    elif kind == "lava-log":
+        lines = _read_lava(path, facts)
+    elif kind == "console-log":
+        lines = _read_console_log(path, encoding, facts)
+    elif kind in tables_bridge.BINARY_DECODERS:
+        lines = 0
+        if not tables_bridge.binary_file(kind, _read_small(path), facts, file):
+            raise InputFormatError(f"{path}: this build of armcheck cannot decode {kind} files")
+    else:
+        text_lines = list(_text_lines(path, encoding))
+        lines = len(text_lines)
+        if not tables_bridge.text_file(kind, text_lines, facts, file):
+            raise InputFormatError(f"{path}: this build of armcheck cannot decode {kind} files")
+    facts.inputs.append({"file": file, "kind": kind, "lines": lines})
+
+
+def detect(path: Path) -> tuple[str, str | None]:
+    """Return the kind of the input at `path` and the text encoding (None for bytes)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(HEAD_BYTES)
+            size = os.fstat(file.fileno()).st_size
+    except OSError as err:
+        raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
+
+    encoding = _text_encoding(head)
+    if encoding is None:
+        kind = _binary_kind(head, size)
+        if kind is None:
+            raise InputFormatError(
+                f"{path}: not a known input: expected a console log, an armcheck capture, a "
+                "LAVA log.yaml, dmesg output, ACPI tables (binary, acpidump, iasl .dsl), "
+                "dmidecode output or an SMBIOS dump, but it holds binary data"
+            )
+        return kind, None
+
+    text = head.decode(encoding, "replace") if encoding != "utf-16" else _utf16_head(head)
+    return _text_kind(path, text), encoding
+
+
+def _text_encoding(head: bytes) -> str | None:
+    """Return how to decode `head` as text, or None when it is binary data."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    if not head:
+        return "utf-8"
+    if head.startswith((b"RSD PTR ", b"_SM_", b"_SM3_")):
+        return None
+    if len(head) >= 36 and _SIGNATURE.fullmatch(head[:4]) and head.count(0) > 0:
+        return None
+    zero = head.count(0)
+    odd_zero = head[1::2].count(0)
+    if zero and odd_zero >= 0.9 * zero and odd_zero > len(head) // 4:
+        return "utf-16-le"
+    controls = sum(head.count(bytes([c])) for c in range(0, 32) if c not in (9, 10, 13, 27, 8))
+    return None if controls > len(head) // 50 + 1 else "utf-8"
+
+
+def _utf16_head(head: bytes) -> str:
+    return codecs.getincrementaldecoder("utf-16")("replace").decode(head)
+
+
+def _binary_kind(head: bytes, size: int) -> str | None:
+    if head.startswith(b"RSD PTR "):
+        return "acpi-binary"
+    if head.startswith((b"_SM_", b"_SM3_")):
+        return "smbios-binary"
+    if len(head) >= 36 and _SIGNATURE.fullmatch(head[:4]):
+        (length,) = struct.unpack_from("<I", head, 4)
+        if 36 <= length <= size:
+            return "acpi-binary"
+    return None
+
+
+def _text_kind(path: Path, text: str) -> str:
+    first = text.lstrip()[:4096]
+    if first.startswith("{"):
+        header = _json_header(first.splitlines()[0])
+        if header is not None and header.get("version") == 2 and "width" in header:
+            return "capture"
+        if header is not None and "version" in header:
+            raise InputFormatError(
+                f"{path}:1: an asciicast version {header.get('version')} file; armcheck reads "
+                "version 2 captures (record them with armcheck or asciinema 2)"
+            )
+    if _LAVA.search(first):
+        return "lava-log"
+    if _DSL.search(text):
+        return "dsl"
+    if _DMIDECODE.search(text):
+        return "dmidecode"
+    if _TABLE_LIST.search(text):
+        return "table-list"
+    if _ACPIDUMP.search(text):
+        return "acpidump"
+    return "console-log"
+
+
+def _json_header(line: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _read_folder(path: Path, facts: Facts) -> None:
+    if (path / "smbios_entry_point").is_file():
+        if not tables_bridge.smbios_folder(str(path), facts):
+            raise InputFormatError(f"{path}: this build of armcheck cannot decode SMBIOS folders")
+        facts.inputs.append({"file": str(path), "kind": "smbios-folder", "lines": 0})
+        return
+    files = sorted(item for item in path.rglob("*") if item.is_file())
+    read = 0
+    for item in files:
+        try:
+            read_input(item, facts)
+            read += 1
+        except InputFormatError as err:
+            log.warning("skipped %s", err)
+    if read == 0:
+        raise InputFormatError(f"{path}: the folder holds no input armcheck can read")
+
+
+def _read_small(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_TABLE_FILE_BYTES + 1)
+    except OSError as err:
+        raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
+    if len(data) > MAX_TABLE_FILE_BYTES:
+        raise InputFormatError(f"{path}: larger than {MAX_TABLE_FILE_BYTES} bytes, not a table")
+    return data
+
+
+def _text_lines(path: Path, encoding: str | None) -> Iterator[Line]:
+    data = _read_small(path).decode(encoding or "utf-8", "replace")
+    for number, text in enumerate(data.splitlines(), 1):
+        yield Line(number, 0.0, text.rstrip(), 0.0)
+
+
+def _utf8_blocks(file: Any, encoding: str | None) -> Iterator[bytes]:
+    """Yield the file's text as UTF-8 blocks (the scanner reads UTF-8)."""
+    if encoding in (None, "utf-8"):
+        yield from read_blocks(file)
+        return
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    for block in read_blocks(file):
+        yield decoder.decode(block).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
+
+
+def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
+    parser = LogParser(facts, str(path))
+    try:
+        with open(path, "rb") as file:
+            return scan_blocks(_utf8_blocks(file, encoding), parser)
+    except OSError as err:
+        raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
+
+
+def _read_capture(path: Path, facts: Facts) -> int:
+    parser = LogParser(facts, str(path))
+    builder = TranscriptBuilder()
+    last = 0.0
+    count = 0
+    try:
+        for event in iter_events(path):
+            if event.kind != "o":
+                continue
+            last = event.time
+            for line in builder.feed(event.data, event.time):
+                parser.feed_candidate(line.number, line.text, line.time)
+                count = line.number
+    except CaptureFormatError as err:
+        raise InputFormatError(str(err)) from err
+    for line in builder.finish(last):
+        parser.feed_candidate(line.number, line.text, line.time)
+        count = line.number
+    parser.finish()
+    return count
+
+
+def _read_lava(path: Path, facts: Facts) -> int:
+    """Read LAVA's log.yaml line by line: each line is one `- {dt, lvl, msg}` entry."""
+    parser = LogParser(facts, str(path))
+    builder = TranscriptBuilder()
+    start: float | None = None
+    count = 0
+    last = 0.0
+    try:
+        with open(path, "rb") as file:
+            for number, raw in enumerate(file, 1):
+                entry = _lava_entry(path, number, raw)
+                if entry is None or entry.get("lvl") not in ("target", "feedback"):
+                    continue
+                message = entry.get("msg")
+                if not isinstance(message, str):
+                    continue
+                stamp = _lava_seconds(entry.get("dt"))
+                if stamp is not None and start is None:
+                    start = stamp
+                last = stamp - start if stamp is not None and start is not None else last
+                for line in builder.feed((message + "\n").encode("utf-8", "replace"), last):
+                    parser.feed_candidate(line.number, line.text, line.time)
+                    count = line.number
+    except OSError as err:
+        raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
+    for line in builder.finish(last):
+        parser.feed_candidate(line.number, line.text, line.time)
+        count = line.number
+    parser.finish()
+    return count
+
+
+def _lava_entry(path: Path, number: int, raw: bytes) -> dict[str, Any] | None:
+    text = raw.decode("utf-8", "replace").strip()
+    if not text.startswith("- "):
+        return None
+    body = text[2:]
+    try:
+        value = json.loads(body)
+    except ValueError:
+        try:
+            value = yaml.safe_load(body)
+        except yaml.YAMLError:
+            log.warning("%s:%d: skipped a LAVA log line that is not a YAML mapping", path, number)
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def _lava_seconds(text: Any) -> float | None:
+    from datetime import datetime
+
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

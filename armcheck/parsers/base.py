@@ -1,0 +1,136 @@
+"""Shared pieces of the line parsers: the parse context and line prefixes.
+
+Console logs reach armcheck with text in front of each line that is not part
+of what the board printed: mail quoting (`> `), host timestamps added by the
+capturing tool (grabserial's `[seconds delta]`, `HH:MM:SS.mmm`, ISO 8601), a
+syslog level (`<6>` from `dmesg -r`), the printk timestamp (`[    1.234567]`)
+and the printk caller id (`[    T1]`, `[  C0]`). `split_prefix` removes them
+and returns the message with the most precise time found.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from armcheck.facts import Evidence, Facts
+
+log = logging.getLogger(__name__)
+
+# Evidence text longer than this is cut, so one huge line cannot bloat the document.
+MAX_EVIDENCE_CHARS = 400
+
+_PREFIX = re.compile(
+    r"""
+    (?:>[ ]?)*                                              # mail quoting
+    (?:\[(?P<grab>\d+\.\d+)[ ]+[-+]?\d+\.\d+\][ ]?)?        # grabserial [seconds delta]
+    (?:
+        \[?(?P<clock>\d\d:\d\d:\d\d[.,]\d+)\]?[ ]           # HH:MM:SS.mmm
+      | \[?(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?
+            (?:Z|[+-]\d\d:?\d\d)?)\]?[ ]                    # ISO 8601
+    )?
+    (?:<\d>)?                                               # syslog level
+    (?:\[[ ]*(?P<printk>\d+\.\d+)\])?                       # printk timestamp
+    (?:\[[ ]*[TC]\d+\])?                                    # printk caller id
+    [ ]?
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One console line ready for the parsers.
+
+    `text` is the line as shown on the console, `message` is the text after the
+    prefixes described in the module docstring, and `printk` tells whether the
+    line carried a printk timestamp (so it certainly came from the Linux kernel).
+    """
+
+    number: int
+    time: float | None
+    text: str
+    message: str
+    printk: bool
+
+
+class HostClock:
+    """Turns host timestamps into seconds since the first host timestamp of one input."""
+
+    def __init__(self) -> None:
+        self._zero: float | None = None
+        self._last = 0.0
+
+    def seconds(self, absolute: float) -> float:
+        if self._zero is None:
+            self._zero = absolute
+        value = absolute - self._zero
+        if value < self._last - 43200:
+            # A clock-only stamp (HH:MM:SS) went past midnight.
+            self._zero -= 86400
+            value += 86400
+        self._last = value
+        return value
+
+
+def split_prefix(
+    text: str, clock: HostClock, arrival: float | None
+) -> tuple[str, float | None, bool]:
+    """Return the message, its time and whether a printk timestamp was present.
+
+    The time is the host timestamp when there is one, else `arrival` (the
+    capture's time of the line), else the printk timestamp.
+    """
+    match = _PREFIX.match(text)
+    if match is None or match.end() == 0:
+        return text, arrival, False
+    message = text[match.end() :]
+    printk = match.group("printk")
+    host = _host_seconds(match, clock)
+    if host is not None:
+        return message, host, printk is not None
+    if arrival is not None:
+        return message, arrival, printk is not None
+    return message, float(printk) if printk is not None else None, printk is not None
+
+
+def _host_seconds(match: re.Match[str], clock: HostClock) -> float | None:
+    grab = match.group("grab")
+    if grab is not None:
+        return float(grab)
+    stamp = match.group("clock")
+    if stamp is not None:
+        hours, minutes, seconds = stamp.replace(",", ".").split(":")
+        return clock.seconds(int(hours) * 3600 + int(minutes) * 60 + float(seconds))
+    iso = match.group("iso")
+    if iso is not None:
+        iso = iso.replace(",", ".").replace("Z", "+00:00")
+        if re.search(r"[+-]\d\d\d\d$", iso):
+            iso = iso[:-2] + ":" + iso[-2:]
+        try:
+            return clock.seconds(datetime.fromisoformat(iso).timestamp())
+        except ValueError:
+            return None
+    return None
+
+
+class ParseContext:
+    """The facts being built from one input, and how to cite a line of it."""
+
+    def __init__(self, facts: Facts, file: str | None) -> None:
+        self.facts = facts
+        self.file = file
+
+    def evidence(self, source: str, line: LogLine) -> Evidence:
+        text = line.text
+        if len(text) > MAX_EVIDENCE_CHARS:
+            text = text[:MAX_EVIDENCE_CHARS] + "..."
+        return Evidence(source, self.file, line.number, line.time, text)
+
+    def add(self, key: str, value: object, source: str, line: LogLine) -> None:
+        self.facts.add(key, value, self.evidence(source, line))
+
+    def set_once(self, key: str, value: object, source: str, line: LogLine) -> None:
+        self.facts.set_once(key, value, self.evidence(source, line))

@@ -1,0 +1,86 @@
+"""Hand table text and table bytes to the decoders in armcheck/parsers/tables.py.
+
+The console parsers find table dumps (a `dmem` or `acpiview` block in a UEFI
+shell session) and input detection finds table files; both call here, so the
+decoders' calling conventions live in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from armcheck.facts import ACPI_TABLE, SMBIOS_TABLE, Evidence, Facts
+from armcheck.parsers.base import LogLine, ParseContext
+from armcheck.transcript import Line
+
+log = logging.getLogger(__name__)
+
+# Input kinds of table text and table bytes, mapped to the decoder function of
+# armcheck/parsers/tables.py that reads them.
+TEXT_DECODERS = {
+    "acpidump": "facts_from_acpidump_text",
+    "dsl": "facts_from_dsl_text",
+    "dmidecode": "facts_from_dmidecode_text",
+    "table-list": "facts_from_table_list_text",
+}
+BINARY_DECODERS = {
+    "acpi-binary": "facts_from_acpi_binary",
+    "smbios-binary": "facts_from_smbios_binary",
+}
+SHELL_DECODERS = {
+    "dmem": "facts_from_dmem_lines",
+    "acpiview": "facts_from_acpiview_lines",
+}
+
+
+def decoder(name: str) -> Any:
+    """Return the decoder function `name` of armcheck.parsers.tables, or None."""
+    try:
+        from armcheck.parsers import tables
+    except ImportError as err:
+        log.warning("table decoders are not available: %s", err)
+        return None
+    return getattr(tables, name, None)
+
+
+def to_lines(lines: Iterable[LogLine]) -> list[Line]:
+    return [Line(line.number, line.time or 0.0, line.text, line.time or 0.0) for line in lines]
+
+
+def shell_block(kind: str, lines: Sequence[LogLine], ctx: ParseContext) -> None:
+    """Decode the table dump of a UEFI shell `dmem` or `acpiview` block."""
+    function = decoder(SHELL_DECODERS.get(kind, ""))
+    if function is None:
+        log.info("%s: no decoder for the `%s` block at line %d", ctx.file, kind, lines[0].number)
+        return
+    function(to_lines(lines), ctx.facts, ctx.file)
+
+
+def text_file(kind: str, lines: list[Line], facts: Facts, file: str) -> bool:
+    """Decode a table text file; return False when no decoder is available for `kind`."""
+    function = decoder(TEXT_DECODERS[kind])
+    if function is None:
+        return False
+    function(lines, facts, file)
+    return True
+
+
+def binary_file(kind: str, data: bytes, facts: Facts, file: str) -> bool:
+    """Decode a binary table file; return False when no decoder is available for `kind`."""
+    function = decoder(BINARY_DECODERS[kind])
+    if function is None:
+        return False
+    source = SMBIOS_TABLE if kind == "smbios-binary" else ACPI_TABLE
+    function(data, facts, Evidence(source, file))
+    return True
+
+
+def smbios_folder(path: str, facts: Facts) -> bool:
+    """Decode a copy of /sys/firmware/dmi/tables; return False when no decoder is available."""
+    function = decoder("facts_from_smbios_folder")
+    if function is None:
+        return False
+    function(path, facts)
+    return True

@@ -1,0 +1,282 @@
+"""Facts from a UEFI shell session (the EDK2 shell, as `Shell.efi` prints it).
+
+A command block starts at a prompt line (`Shell> CMD` or `FS0:\\> CMD`) and
+holds the lines up to the next prompt. Each command has a reader below;
+`dmem` and `acpiview` hex dumps are handed to the table decoders.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from armcheck.facts import UEFI_SHELL
+from armcheck.parsers.base import LogLine, ParseContext
+
+log = logging.getLogger(__name__)
+
+# A block longer than this many lines is closed early, so that a log that
+# never shows another prompt cannot hold memory without bound.
+MAX_BLOCK_LINES = 20000
+
+_PROMPT = re.compile(r"^(?:Shell|[A-Za-z]+\d+:\\[^>\s]*)> ?(.*)$")
+_SHELL_VERSION = re.compile(r"UEFI Interactive Shell v(\S+)")
+_UEFI_BANNER = re.compile(r"UEFI v(\d+\.\d+) \((.+), (0x[0-9A-Fa-f]+)\)")
+_TIME = re.compile(r"^\s*(\d\d):(\d\d):(\d\d)\s*(\(.*\))?\s*$")
+_DATE = re.compile(r"^\s*(\d\d)/(\d\d)/(\d{4})\s*$")
+_MEMMAP = re.compile(
+    r"^\s*([A-Za-z]+)\s+([0-9A-Fa-f]{16})-[0-9A-Fa-f]{16}\s+([0-9A-Fa-f]{16})\s+([0-9A-Fa-f]{16})"
+)
+_SYSTEM_TABLE = re.compile(
+    r"^\s*(ACPI 2\.0|ACPI|SMBIOS 3\.0|SMBIOS) Table\s*:?\s*(?:0x)?([0-9A-Fa-f]+)"
+)
+_HEX_DUMP = re.compile(r"^\s*[0-9A-Fa-f]{8,16}:\s+[0-9A-Fa-f]{2}[ -]")
+_SERMODE = re.compile(r"\((\d+),\s*([A-Za-z]),\s*(\d+),\s*([\d.]+)\)")
+_PCI = re.compile(
+    r"^\s*([0-9A-Fa-f]{2,4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{2})\s+==>\s+(.*)$"
+)
+_PCI_IDS = re.compile(r"Vendor ([0-9A-Fa-f]{4}) Device ([0-9A-Fa-f]{4})")
+_KEY_VALUE = re.compile(r"^\s*([A-Za-z][\w .()/-]*?)\s*:\s*(.*?)\s*$")
+_SMBIOS_TYPE = re.compile(r"^\s*Type=(\d+), Handle=")
+
+# smbiosview field names per structure type, mapped to the keys of docs/facts.md.
+_SMBIOS_FIELDS: dict[int, tuple[str, dict[str, str]]] = {
+    0: (
+        "smbios.bios",
+        {"Vendor": "vendor", "BiosVersion": "version", "BiosReleaseDate": "release_date"},
+    ),
+    1: (
+        "smbios.system",
+        {
+            "Manufacturer": "manufacturer",
+            "ProductName": "product",
+            "Version": "version",
+            "SerialNumber": "serial",
+        },
+    ),
+    2: (
+        "smbios.baseboard",
+        {"Manufacturer": "manufacturer", "ProductName": "product", "Version": "version"},
+    ),
+    3: ("smbios.chassis", {"Manufacturer": "manufacturer", "Type": "type"}),
+}
+
+
+class ShellParser:
+    """Records uefi.*, smbios.* and pci.* facts from UEFI shell command blocks."""
+
+    def __init__(
+        self, ctx: ParseContext, tables: Callable[[str, list[LogLine]], None] | None = None
+    ):
+        self.ctx = ctx
+        self.command: str | None = None
+        self.block: list[LogLine] = []
+        self._prompt_line: LogLine | None = None
+        self._tables = tables
+        self._date: str | None = None
+
+    @property
+    def in_block(self) -> bool:
+        return self.command is not None
+
+    def parse(self, line: LogLine) -> None:
+        text = line.text
+        prompt = _PROMPT.match(text) if ">" in text else None
+        if prompt is not None:
+            self._close()
+            self.command = prompt.group(1).strip()
+            self._prompt_line = line
+            self.ctx.set_once("uefi.shell.seen", True, UEFI_SHELL, line)
+            return
+        self._banner(line, text)
+        if self.command is not None:
+            self.block.append(line)
+            if len(self.block) >= MAX_BLOCK_LINES:
+                self._close()
+
+    def finish(self) -> None:
+        self._close()
+
+    def _banner(self, line: LogLine, text: str) -> None:
+        if "UEFI" not in text:
+            return
+        match = _SHELL_VERSION.search(text)
+        if match:
+            self.ctx.set_once("uefi.shell.version", match.group(1), UEFI_SHELL, line)
+        match = _UEFI_BANNER.search(text)
+        if match:
+            revision, vendor, firmware_revision = match.groups()
+            self.ctx.set_once("uefi.revision", revision, UEFI_SHELL, line)
+            self.ctx.set_once("firmware.vendor", vendor, UEFI_SHELL, line)
+            self.ctx.set_once("uefi.firmware_revision", firmware_revision, UEFI_SHELL, line)
+
+    def _close(self) -> None:
+        command, block = self.command, self.block
+        self.command = None
+        self.block = []
+        if not command or not block:
+            return
+        name = command.split()[0].lower()
+        reader = _READERS.get(name)
+        if reader is not None:
+            try:
+                reader(self, command, block)
+            except (ValueError, IndexError) as err:
+                # A garbled block gives a partial document, not a failed run.
+                log.warning("%s: could not read the `%s` output: %s", self.ctx.file, command, err)
+
+    def _add(self, key: str, value: Any, line: LogLine) -> None:
+        self.ctx.add(key, value, UEFI_SHELL, line)
+
+    # Command readers.
+
+    def _time(self, command: str, block: list[LogLine]) -> None:
+        for line in block:
+            match = _TIME.match(line.text)
+            if match:
+                clock = ":".join(match.groups()[:3])
+                value = f"{self._date} {clock}" if self._date else clock
+                self._add("uefi.time", value, line)
+                return
+
+    def _date_command(self, command: str, block: list[LogLine]) -> None:
+        for line in block:
+            match = _DATE.match(line.text)
+            if match:
+                month, day, year = match.groups()
+                self._date = f"{year}-{month}-{day}"
+                self._add("uefi.date", self._date, line)
+                return
+
+    def _memmap(self, command: str, block: list[LogLine]) -> None:
+        entries = []
+        for line in block:
+            match = _MEMMAP.match(line.text)
+            if match:
+                kind, start, pages, attributes = match.groups()
+                entries.append(
+                    {
+                        "type": kind,
+                        "start": int(start, 16),
+                        "pages": int(pages, 16),
+                        "attributes": int(attributes, 16),
+                    }
+                )
+        if entries:
+            self._add("uefi.memmap", entries, block[0])
+
+    def _dmem(self, command: str, block: list[LogLine]) -> None:
+        pointers: dict[str, int] = {}
+        first: LogLine | None = None
+        for line in block:
+            match = _SYSTEM_TABLE.match(line.text)
+            if match:
+                name = {
+                    "ACPI 2.0": "acpi20",
+                    "ACPI": "acpi",
+                    "SMBIOS 3.0": "smbios3",
+                    "SMBIOS": "smbios",
+                }[match.group(1)]
+                pointers[name] = int(match.group(2), 16)
+                first = first or line
+        if pointers and first is not None:
+            self._add("uefi.system_table", pointers, first)
+        dump = [line for line in block if _HEX_DUMP.match(line.text)]
+        if dump and self._tables is not None:
+            self._tables("dmem", dump)
+
+    def _acpiview(self, command: str, block: list[LogLine]) -> None:
+        if self._tables is not None:
+            self._tables("acpiview", block)
+
+    def _smbiosview(self, command: str, block: list[LogLine]) -> None:
+        structure: int | None = None
+        values: dict[int, dict[str, str]] = {}
+        starts: dict[int, LogLine] = {}
+        types: set[int] = set()
+        for line in block:
+            text = line.text
+            match = _SMBIOS_TYPE.match(text)
+            if match:
+                structure = int(match.group(1))
+                types.add(structure)
+                starts.setdefault(structure, line)
+                continue
+            pair = _KEY_VALUE.match(text)
+            if pair is None:
+                continue
+            key, value = pair.groups()
+            if structure is None:
+                self._smbios_entry_point(key, value, line)
+            elif structure in _SMBIOS_FIELDS:
+                values.setdefault(structure, {}).setdefault(key, value)
+        if types:
+            self._add("smbios.types", sorted(types), block[0])
+        for number, (key, names) in _SMBIOS_FIELDS.items():
+            found = values.get(number)
+            if found:
+                record = {field: found.get(name) for name, field in names.items()}
+                self._add(key, record, starts[number])
+
+    def _smbios_entry_point(self, key: str, value: str, line: LogLine) -> None:
+        if key == "Anchor String":
+            kind = "64-bit" if value.startswith("_SM3_") else "32-bit"
+            self.ctx.set_once("smbios.entry_point", kind, UEFI_SHELL, line)
+        elif key == "Version":
+            match = re.match(r"(\d+)\.(\d+)", value)
+            if match:
+                self.ctx.set_once(
+                    "smbios.version", f"{match.group(1)}.{match.group(2)}", UEFI_SHELL, line
+                )
+
+    def _pci(self, command: str, block: list[LogLine]) -> None:
+        devices = []
+        for index, line in enumerate(block):
+            match = _PCI.match(line.text)
+            if match is None:
+                continue
+            segment, bus, device, function, klass = match.groups()
+            entry: dict[str, Any] = {
+                "segment": int(segment, 16),
+                "bus": int(bus, 16),
+                "device": int(device, 16),
+                "function": int(function, 16),
+                "vendor": None,
+                "device_id": None,
+                "class": klass.strip(),
+            }
+            if index + 1 < len(block):
+                ids = _PCI_IDS.search(block[index + 1].text)
+                if ids:
+                    entry["vendor"] = int(ids.group(1), 16)
+                    entry["device_id"] = int(ids.group(2), 16)
+            devices.append(entry)
+        if devices:
+            self._add("pci.devices", devices, block[0])
+
+    def _sermode(self, command: str, block: list[LogLine]) -> None:
+        for line in block:
+            match = _SERMODE.search(line.text)
+            if match:
+                baud, parity, data_bits, stop_bits = match.groups()
+                value = {
+                    "baud": int(baud),
+                    "parity": parity.upper(),
+                    "data_bits": int(data_bits),
+                    "stop_bits": stop_bits,
+                }
+                self._add("uefi.serial", value, line)
+
+
+_READERS: dict[str, Callable[[ShellParser, str, list[LogLine]], None]] = {
+    "time": ShellParser._time,
+    "date": ShellParser._date_command,
+    "memmap": ShellParser._memmap,
+    "dmem": ShellParser._dmem,
+    "acpiview": ShellParser._acpiview,
+    "smbiosview": ShellParser._smbiosview,
+    "pci": ShellParser._pci,
+    "sermode": ShellParser._sermode,
+}
