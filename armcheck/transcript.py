@@ -28,12 +28,14 @@ from dataclasses import dataclass
 
 MAX_LINE_CHARS = 65536
 
-# Characters that need more than "append to the line": C0 controls except tab, DEL and ESC.
-_SPECIAL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Characters that end a run of text handled by _write_lines: C0 controls
+# other than tab, newline and carriage return, and DEL. ESC is among them.
+_SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CSI_FINAL = re.compile(r"[\x40-\x7e]")
+_CSI_SEQUENCE = re.compile(r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Line:
     """One clean transcript line. `number` counts from 1."""
 
@@ -41,6 +43,16 @@ class Line:
     time: float
     text: str
     end: float
+
+    def __init__(self, number: int, time: float, text: str, end: float) -> None:
+        # Filling __dict__ directly is faster than the frozen dataclass's
+        # generated __init__, which matters at hundreds of thousands of lines
+        # per second; attribute assignment after this still raises.
+        fields = self.__dict__
+        fields["number"] = number
+        fields["time"] = time
+        fields["text"] = text
+        fields["end"] = end
 
     def to_json(self) -> dict[str, object]:
         return {"line": self.number, "time": round(self.time, 6), "text": self.text}
@@ -102,10 +114,69 @@ class TranscriptBuilder:
             special = _SPECIAL.search(text, position)
             stop = special.start() if special else length
             if stop > position:
-                self._write(text[position:stop], at)
+                self._write_lines(text[position:stop], at)
             if special is None:
                 return
             position = self._control(text, stop, at)
+
+    def _write_lines(self, run: str, at: float) -> None:
+        """Take text whose only controls are tab, `\n` and `\r`.
+
+        This is the fast path: plain boot logs are almost all such text, so
+        the lines in the middle of a run are built in one pass. A line that
+        holds a lone `\r` (a countdown) goes through `_write_returns`.
+        """
+        if "\n" not in run:
+            self._write_returns(run, at)
+            return
+        if "\r" in run:
+            # "\r\n" ends a line exactly as "\n" does.
+            run = run.replace("\r\n", "\n")
+        pieces = run.split("\n")
+
+        # The first piece ends the line already in progress, whatever its state.
+        self._write_returns(pieces[0], at)
+        self._pending_cr = False
+        self._end_line(at)
+
+        middle = pieces[1:-1]
+        if middle and (max(map(len, middle)) > MAX_LINE_CHARS or "\r" in run):
+            for piece in middle:
+                self._after_newline = True
+                self._write_returns(piece, at)
+                self._pending_cr = False
+                self._end_line(at)
+        elif middle:
+            first = self._number
+            self._number += len(middle)
+            self._lines.extend(
+                [
+                    Line(number, at, piece.rstrip(" "), at)
+                    for number, piece in zip(range(first, self._number), middle)
+                ]
+            )
+        self._last_at = at
+
+        self._after_newline = True
+        self._write_returns(pieces[-1], at)
+
+    def _write_returns(self, text: str, at: float) -> None:
+        """Write text of one line in which a `\r` returns the cursor to column 0."""
+        if "\r" not in text:
+            if text:
+                self._write(text, at)
+            return
+        segments = text.split("\r")
+        if segments[0]:
+            self._write(segments[0], at)
+        for segment in segments[1:]:
+            if self._after_newline:
+                # "\n\r": the carriage return belongs to the line break already taken.
+                self._after_newline = False
+            else:
+                self._pending_cr = True
+            if segment:
+                self._write(segment, at)
 
     def _control(self, text: str, index: int, at: float) -> int:
         char = text[index]
@@ -129,6 +200,13 @@ class TranscriptBuilder:
             self._column = max(0, self._column - 1)
             return index + 1
         if char == "\x1b":
+            # A CSI sequence complete in this read is handled here at once;
+            # colour changes (final byte "m") do not move the cursor.
+            csi = _CSI_SEQUENCE.match(text, index)
+            if csi is not None:
+                if text[csi.end() - 1] != "m":
+                    self._csi(csi.group())
+                return csi.end()
             self._escape = "\x1b"
             return self._continue_escape(text, index + 1)
         if char == "\x09":

@@ -15,14 +15,16 @@ import logging
 import re
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 import pexpect
+import pexpect.expect
 import pexpect.spawnbase
 
 from armcheck.capture import CaptureWriter
-from armcheck.errors import BoardFault, ConsoleClosed, ConsoleTimeout
+from armcheck.errors import BoardFault, ConsoleClosed, ConsoleTimeout, UsageError
 from armcheck.transcript import EscapeFilter, Line, TranscriptBuilder
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,17 @@ log = logging.getLogger(__name__)
 SEARCH_WINDOW = 65536
 READ_SIZE = 65536
 RECENT_LINES = 20
+# `Match.before` keeps at most this many characters of text, the most recent.
+# pexpect keeps all text since the last match, which grows without bound on a
+# board that prints for hours without matching.
+BEFORE_LIMIT = 1 << 20
+# When new text arrives, the search starts this many characters before it, so
+# a match that began in older text is still found. Rescanning the whole
+# window on every read made expect cost (reads x window) and capped it near
+# 12 MB/s in benchmarks/expect_throughput.py.
+# NOTE: a match longer than this that was still growing when the previous
+# read arrived is missed; prompts and markers are far shorter.
+MATCH_OVERLAP = 4096
 
 
 class Transport(ABC):
@@ -74,6 +87,20 @@ DEFAULT_DEATH_PATTERNS: tuple[DeathPattern, ...] = (
 )
 
 
+RESET_REASON = "the board reset: its firmware banner appeared a second time"
+
+
+def _compile(regex: str, kind: str) -> re.Pattern[str]:
+    try:
+        return re.compile(regex)
+    except re.error as err:
+        raise UsageError(
+            f"invalid {kind} {regex!r}: {err}; give a Python regular expression"
+        ) from err
+    except TypeError as err:
+        raise UsageError(f"invalid {kind} {regex!r}: {err}") from err
+
+
 @dataclass(frozen=True)
 class Match:
     """What `Console.expect` found: the pattern index, the match and the text before it."""
@@ -84,12 +111,43 @@ class Match:
     before: str
     groups: tuple[str | None, ...]
     time: float
+    before_truncated: bool = False
+
+
+class _FreshSearcher(pexpect.expect.searcher_re):  # type: ignore[misc]
+    """pexpect's regex searcher, rescanning only the new text and MATCH_OVERLAP before it."""
+
+    def search(self, buffer: str, freshlen: int, searchwindowsize: int | None = None) -> int:
+        start = max(0, len(buffer) - freshlen - MATCH_OVERLAP)
+        if searchwindowsize:
+            start = max(start, len(buffer) - searchwindowsize)
+
+        # The earliest match wins, as in pexpect.
+        first: re.Match[str] | None = None
+        first_index = -1
+        for index, pattern in self._searches:
+            found = pattern.search(buffer, start)
+            if found is not None and (first is None or found.start() < first.start()):
+                first, first_index = found, index
+        if first is None:
+            return -1
+        self.start = first.start()
+        self.end = first.end()
+        self.match = first
+        return first_index
 
 
 class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
-    """pexpect's expect loop, fed by `Console._read` instead of a file descriptor."""
+    """pexpect's expect loop, fed by `Console._read` instead of a file descriptor.
 
-    def __init__(self, console: Console, search_window: int) -> None:
+    Two things are added to pexpect: the deadline is monotonic (pexpect's own
+    loop uses wall-clock time), and the text kept for `before` is cut to its
+    last `before_limit` characters so memory stays bounded.
+    """
+
+    _before: Any  # pexpect's buffer of the text since the last match
+
+    def __init__(self, console: Console, search_window: int, before_limit: int) -> None:
         super().__init__(
             timeout=None,
             maxread=READ_SIZE,
@@ -100,9 +158,19 @@ class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
         self.console = console
         self.delaybeforesend = None
         self.delayafterread = None
+        # `before` must be able to hold the whole search window, because
+        # pexpect cuts the match out of the end of it.
+        self.before_limit = max(before_limit, 2 * search_window)
+        self.before_truncated = False
+        self.deadline: float | None = None
         self._filter = EscapeFilter()
 
     def read_nonblocking(self, size: int = 1, timeout: float | None = None) -> str:
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise pexpect.TIMEOUT("deadline passed")
+            timeout = remaining if timeout is None else min(timeout, remaining)
         try:
             data = self.console._read(size, timeout)
         except ConsoleClosed as err:
@@ -110,7 +178,17 @@ class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
             raise pexpect.EOF(str(err)) from err
         if not data:
             raise pexpect.TIMEOUT("nothing arrived")
+        self._limit_before()
         return self._filter.filter(self._decoder.decode(data, final=False))
+
+    def _limit_before(self) -> None:
+        # Cut to half the limit, so the copy happens once per limit/2 characters.
+        if self._before.tell() <= self.before_limit:
+            return
+        tail = self._before.getvalue()[-(self.before_limit // 2) :]
+        self._before = self.buffer_type()
+        self._before.write(tail)
+        self.before_truncated = True
 
 
 class Console:
@@ -124,7 +202,14 @@ class Console:
         search_window: int = SEARCH_WINDOW,
         char_delay: float = 0.0,
         death_patterns: Sequence[DeathPattern] = DEFAULT_DEATH_PATTERNS,
+        before_limit: int = BEFORE_LIMIT,
     ) -> None:
+        if not char_delay >= 0:
+            raise UsageError(
+                f"invalid character delay {char_delay!r}: give 0 or more seconds, such as 0.01"
+            )
+        if search_window < 1:
+            raise UsageError(f"invalid search window {search_window!r}: give 1 or more characters")
         self.transport = transport
         self.capture = capture
         self.start = capture.start if capture is not None else time.monotonic()
@@ -134,7 +219,9 @@ class Console:
         self.recent: collections.deque[Line] = collections.deque(maxlen=RECENT_LINES)
         self.bytes_read = 0
         self.closed = False
-        self._spawn = _Spawn(self, search_window)
+        self._reset_banner: re.Pattern[str] | None = None
+        self._reset_reason = ""
+        self._spawn = _Spawn(self, search_window, before_limit)
 
     @property
     def name(self) -> str:
@@ -171,7 +258,21 @@ class Console:
             self.capture.mark(label, self.now())
 
     def add_death_pattern(self, regex: str, reason: str) -> None:
+        """End every later wait with BoardFault(reason) when `regex` matches the console text."""
+        _compile(regex, "death pattern")
         self.death_patterns.append(DeathPattern(regex, reason))
+
+    def watch_for_reset(self, banner: str | None, reason: str = RESET_REASON) -> None:
+        """Treat a transcript line matching `banner` that arrives from now on as a reset.
+
+        Call it once the firmware banner of this boot has been seen: a second
+        banner means the board reset on its own, and the next read raises
+        BoardFault(reason). The watch ends when it fires; `None` ends it at once.
+        Unlike death patterns, it looks only at lines completed after the call,
+        so the banner already seen never triggers it.
+        """
+        self._reset_banner = None if banner is None else _compile(banner, "reset banner")
+        self._reset_reason = reason
 
     def expect(
         self,
@@ -183,27 +284,37 @@ class Console:
 
         The text has escape sequences removed (a cursor move to another row
         reads as a newline). Raise ConsoleTimeout after `timeout` seconds,
-        ConsoleClosed at end of file, and BoardFault when a death pattern
-        matches first.
+        measured on the monotonic clock, ConsoleClosed at end of file, and
+        BoardFault when a death pattern matches first or a watched reset
+        banner appears. A pattern that is not a valid regular expression
+        raises UsageError.
         """
         wanted = [patterns] if isinstance(patterns, str) else list(patterns)
         description = what or " or ".join(repr(p) for p in wanted)
-        compiled = [re.compile(p) for p in wanted]
-        compiled += [re.compile(d.regex) for d in self.death_patterns]
+        compiled = [_compile(p, "pattern") for p in wanted]
+        compiled += [_compile(d.regex, "death pattern") for d in self.death_patterns]
         log.debug("expecting %s for up to %.1f s", description, timeout)
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        self._spawn.deadline = started + max(0.0, timeout)
+        self._spawn.before_truncated = False
         try:
-            index = self._spawn.expect_list(
-                compiled + [pexpect.EOF, pexpect.TIMEOUT], timeout=max(0.0, timeout)
-            )
+            searcher = _FreshSearcher(compiled + [pexpect.EOF, pexpect.TIMEOUT])
+            index = self._spawn.expect_loop(searcher, timeout=max(0.0, timeout))
+        except BoardFault as err:
+            raise BoardFault(f"{err} while waiting for {description}{self._tail()}") from err
         except OSError as err:
-            raise ConsoleClosed(f"console {self.name} failed while waiting for {description}: {err}")
+            raise ConsoleClosed(
+                f"console {self.name} failed while waiting for {description}: {err}"
+            ) from err
+        finally:
+            self._spawn.deadline = None
         if index == len(compiled):
             raise ConsoleClosed(
                 f"console {self.name} closed while waiting for {description}{self._tail()}"
             )
         if index == len(compiled) + 1:
-            waited = timeout - max(0.0, deadline - time.monotonic())
+            waited = time.monotonic() - started
+            log.info("timed out after %.1f s waiting for %s", waited, description)
             raise ConsoleTimeout(
                 f"timed out after {waited:.1f} s waiting for {description} "
                 f"on {self.name}{self._tail()}"
@@ -215,6 +326,7 @@ class Console:
                 f"{death.reason} while waiting for {description}: {match.group(0).strip()!r}"
                 f"{self._tail()}"
             )
+        log.debug("matched %r after %.3f s", match.group(0), time.monotonic() - started)
         return Match(
             index,
             wanted[index],
@@ -222,6 +334,7 @@ class Console:
             self._spawn.before or "",
             match.groups(),
             self.now(),
+            self._spawn.before_truncated,
         )
 
     def send(self, text: str | bytes, secret: bool = False) -> None:
@@ -265,6 +378,14 @@ class Console:
                 return
             self._read(READ_SIZE, remaining)
 
+    def read(self, timeout: float | None) -> bytes:
+        """Read, record and return what arrives within `timeout` seconds, without matching.
+
+        For a terminal that shows the board to a person; the bytes read here
+        are not searched by a later `expect`.
+        """
+        return self._read(READ_SIZE, timeout)
+
     def _read(self, size: int, timeout: float | None) -> bytes:
         data = self.transport.read(size, timeout)
         if not data:
@@ -273,9 +394,21 @@ class Console:
         self.bytes_read += len(data)
         if self.capture is not None:
             self.capture.output(data, at)
-        for line in self.transcript.feed(data, at):
-            self.recent.append(line)
+        lines = self.transcript.feed(data, at)
+        self.recent.extend(lines)
+        if self._reset_banner is not None:
+            self._check_reset(lines)
         return data
+
+    def _check_reset(self, lines: list[Line]) -> None:
+        assert self._reset_banner is not None
+        for line in lines:
+            if self._reset_banner.search(line.text):
+                self._reset_banner = None
+                raise BoardFault(
+                    f"{self._reset_reason}: line {line.number} at {line.time:.3f} s "
+                    f"reads {line.text.strip()!r}"
+                )
 
     def recent_lines(self) -> list[str]:
         lines = [line.text for line in self.recent]
