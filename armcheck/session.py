@@ -1,0 +1,105 @@
+"""Markers that a live run writes into its capture, and the run state read back from them.
+
+`armcheck check saved.cast` must give exactly the verdicts of the live run
+that recorded it. The verdicts depend on how far the run got (a check whose
+evidence lies in a stage the run never reached is an error, not a skip), so
+the run writes that into the capture as asciicast marker events and the
+offline check reads it back:
+
+- `run` first, which tells a capture of `armcheck run` from other captures;
+- the stage name (see STAGES) when the run enters a stage; the shell
+  helpers in armcheck.shells mark `uefi-shell`, `linux`, `linux-shell` and
+  `power-off` themselves, and armcheck.console.power marks `power-on`;
+- `command SHELL: TEXT` before each command armcheck types into a shell,
+  so that parsers can tell command output from the boot log;
+- `error: MESSAGE` when the run ends early (console lost, timeout, panic);
+- `interrupted` on Ctrl-C, and `complete` when every stage finished.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from armcheck.capture import MARKER, iter_events
+
+POWER_ON = "power-on"
+FIRMWARE = "firmware"
+UEFI_SHELL = "uefi-shell"
+LINUX = "linux"
+LINUX_SHELL = "linux-shell"
+POWER_OFF = "power-off"
+STAGES = (POWER_ON, FIRMWARE, UEFI_SHELL, LINUX, LINUX_SHELL, POWER_OFF)
+
+RUN_START = "run"
+COMMAND_PREFIX = "command "
+ERROR_PREFIX = "error: "
+COMPLETE = "complete"
+INTERRUPTED = "interrupted"
+
+
+def command_marker(shell: str, command: str) -> str:
+    return f"{COMMAND_PREFIX}{shell}: {command}"
+
+
+def error_marker(message: str) -> str:
+    # A marker is one line in players; keep the first line of the message.
+    return ERROR_PREFIX + message.splitlines()[0] if message else ERROR_PREFIX.strip()
+
+
+@dataclass(frozen=True)
+class CommandBlock:
+    """A command armcheck typed, with the time span of its output."""
+
+    shell: str
+    command: str
+    start: float
+    end: float
+
+
+@dataclass
+class RunState:
+    """How far a live run got, as its capture records it."""
+
+    live: bool = False
+    reached: list[str] = field(default_factory=list)
+    commands: list[CommandBlock] = field(default_factory=list)
+    error: str | None = None
+    complete: bool = False
+    interrupted: bool = False
+
+    @property
+    def incomplete(self) -> bool:
+        return self.live and not self.complete
+
+
+def read_run_state(path: str | os.PathLike[str]) -> RunState:
+    """Read the run markers of a capture; a capture without them was not a live run."""
+    state = RunState()
+    pending: tuple[str, str, float] | None = None
+    last_time = 0.0
+    for event in iter_events(path):
+        last_time = event.time
+        if event.kind != MARKER:
+            continue
+        label = event.text
+        if pending is not None and (label.startswith(COMMAND_PREFIX) or label in STAGES):
+            state.commands.append(CommandBlock(pending[0], pending[1], pending[2], event.time))
+            pending = None
+        if label == RUN_START:
+            state.live = True
+        elif label in STAGES:
+            if label not in state.reached:
+                state.reached.append(label)
+        elif label.startswith(COMMAND_PREFIX):
+            shell, _, command = label[len(COMMAND_PREFIX) :].partition(": ")
+            pending = (shell, command, event.time)
+        elif label.startswith(ERROR_PREFIX.strip()):
+            state.error = label[len(ERROR_PREFIX) :] if label.startswith(ERROR_PREFIX) else ""
+        elif label == COMPLETE:
+            state.complete = True
+        elif label == INTERRUPTED:
+            state.interrupted = True
+    if pending is not None:
+        state.commands.append(CommandBlock(pending[0], pending[1], pending[2], last_time))
+    return state
