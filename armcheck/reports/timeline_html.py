@@ -35,6 +35,7 @@ STYLE = """
 body { font-family: sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 20px; }
 p.summary { margin: 4px 0 16px; }
+p.legend { color: #555; font-size: 13px; }
 svg text { font-family: sans-serif; font-size: 12px; fill: #222; }
 svg .axis { stroke: #888; stroke-width: 1; }
 svg .grid { stroke: #e4e4e4; stroke-width: 1; }
@@ -53,7 +54,7 @@ def render_html(report: TimingReport, comparisons: list[StageComparison] | None 
     target = f" of {escape(report.target)}" if report.target else ""
     total = report.total
     summary = (
-        f"{report.passes} pass(es), total {total.duration:.3f} s &plusmn; {total.stddev:.3f} s "
+        f"{report.passes} pass(es), total {total.duration:.3f} s ± {total.stddev:.3f} s "
         f"(min {total.min:.3f} s, max {total.max:.3f} s)"
     )
     if regressed:
@@ -62,13 +63,16 @@ def render_html(report: TimingReport, comparisons: list[StageComparison] | None 
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
-        '<meta charset="utf-8">',
+        '<meta charset="utf-8"/>',
         f"<title>Boot timing{target}</title>",
         f"<style>{STYLE}</style>",
         "</head>",
         "<body>",
         f"<h1>Boot timing{target}</h1>",
         f'<p class="summary">{summary}</p>',
+        '<p class="legend">Each bar starts at the mean start of its span and lasts its mean '
+        "duration; the whisker runs from the shortest to the longest duration measured. "
+        "Hover over a row for its numbers.</p>",
         render_svg(report, regressed),
         _table(report, regressed),
         _waits(report),
@@ -191,8 +195,7 @@ def _waits(report: TimingReport) -> str:
     for wait in report.waits:
         announced = f", {wait.announced} s announced" if wait.announced is not None else ""
         items.append(
-            f"<li>{escape(wait.name)}: {wait.duration:.3f} s &plusmn; {wait.stddev:.3f} s"
-            f"{announced}</li>"
+            f"<li>{escape(wait.name)}: {wait.duration:.3f} s ± {wait.stddev:.3f} s{announced}</li>"
         )
     return "<h2>Waits (countdowns)</h2>\n<ul>\n" + "\n".join(items) + "\n</ul>"
 

@@ -127,6 +127,7 @@ def summarize(
         return TimingReport(0, [], [], empty, summarize_clock([]), [], warmup, run_dir, target)
     totals = [timing.total for timing in timings]
     total = _stats(TOTAL, STAGE, None, [Span(TOTAL, STAGE, 0.0, t) for t in totals], 0.0)
+    total.share = 100.0
 
     grouped: dict[str, list[Span]] = {}
     for timing in timings:

@@ -1,0 +1,72 @@
+"""Timing accuracy end to end: a known boot schedule on a real pseudo-terminal.
+
+A separate process writes boot messages on a pty at known offsets; the
+recording (`armcheck capture`, or a Console on the pty until that command
+exists) and `armcheck time` must give every span within 5 ms of the schedule.
+A capture replayed onto a pty and recorded again must give the same spans.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from armcheck.cli import main
+from armcheck.timing.accuracy import record_replay, record_schedule
+from armcheck.timing.markers import DEFAULT_MARKERS
+from armcheck.timing.schedule import EXPECTED_KERNEL_OFFSET, EXPECTED_SPANS
+from armcheck.timing.stages import analyse_capture
+
+TOLERANCE = 0.005
+
+
+@pytest.fixture(scope="module")
+def schedule_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path, _ = record_schedule(tmp_path_factory.mktemp("schedule") / "schedule.cast")
+    return path
+
+
+@pytest.fixture(scope="module")
+def schedule_json(schedule_capture: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    output = tmp_path_factory.mktemp("json") / "timing.json"
+    result = CliRunner().invoke(main, ["time", str(schedule_capture), "--json", str(output)])
+    assert result.exit_code == 0, result.output
+    return json.loads(output.read_text())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SPANS))
+def test_schedule_duration(schedule_json: dict, name: str) -> None:
+    stages = {stage["name"]: stage for stage in schedule_json["stages"]}
+    assert stages[name]["duration"] == pytest.approx(EXPECTED_SPANS[name][1], abs=TOLERANCE)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SPANS))
+def test_schedule_start(schedule_json: dict, name: str) -> None:
+    # Offsets are counted from the first byte: the reset stage is the attach delay.
+    stages = {stage["name"]: stage for stage in schedule_json["stages"]}
+    first_byte = stages["firmware"]["start"]
+    start = stages[name]["start"] - first_byte
+    assert start == pytest.approx(EXPECTED_SPANS[name][0], abs=TOLERANCE)
+
+
+def test_schedule_kernel_offset(schedule_json: dict) -> None:
+    stages = {stage["name"]: stage for stage in schedule_json["stages"]}
+    offset = schedule_json["kernel_clock"]["offset"] - stages["firmware"]["start"]
+    assert offset == pytest.approx(EXPECTED_KERNEL_OFFSET, abs=TOLERANCE)
+
+
+def test_schedule_no_late_lines(schedule_json: dict) -> None:
+    assert schedule_json["kernel_clock"]["late_count"] == 0
+
+
+def test_replay_same_durations(schedule_capture: Path, tmp_path: Path) -> None:
+    replayed = record_replay(schedule_capture, tmp_path / "replayed.cast")
+    original = {s.name: s for s in analyse_capture(schedule_capture, list(DEFAULT_MARKERS)).spans}
+    again = {s.name: s for s in analyse_capture(replayed, list(DEFAULT_MARKERS)).spans}
+    names = sorted(set(original) - {"reset"})
+    assert sorted(set(again) - {"reset"}) == names
+    for name in names:
+        assert again[name].duration == pytest.approx(original[name].duration, abs=TOLERANCE), name
