@@ -35,7 +35,9 @@ from armcheck.capture import iter_events
 from armcheck.errors import CaptureFormatError, InputFormatError
 from armcheck.facts import Facts
 from armcheck.parsers import tables_bridge
+from armcheck.parsers.collected import facts_from_command_blocks, in_command_block
 from armcheck.parsers.stream import LogParser, read_blocks, scan_blocks
+from armcheck.session import read_run_state
 from armcheck.transcript import Line, TranscriptBuilder
 
 log = logging.getLogger(__name__)
@@ -242,24 +244,36 @@ def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
 
 
 def _read_capture(path: Path, facts: Facts) -> int:
+    """Read a capture; output of commands `armcheck run` typed in Linux goes to its own parser."""
     parser = LogParser(facts, str(path))
     builder = TranscriptBuilder()
     last = 0.0
     count = 0
     try:
+        commands = read_run_state(path).commands
+        command_lines: list[Line] = []
+
+        def take(line: Line) -> None:
+            if commands and in_command_block(line.time, commands):
+                command_lines.append(line)
+            else:
+                parser.feed_candidate(line.number, line.text, line.time)
+
         for event in iter_events(path):
             if event.kind != "o":
                 continue
             last = event.time
             for line in builder.feed(event.data, event.time):
-                parser.feed_candidate(line.number, line.text, line.time)
+                take(line)
                 count = line.number
     except CaptureFormatError as err:
         raise InputFormatError(str(err)) from err
     for line in builder.finish(last):
-        parser.feed_candidate(line.number, line.text, line.time)
+        take(line)
         count = line.number
     parser.finish()
+    if command_lines:
+        facts_from_command_blocks(command_lines, commands, facts, str(path))
     return count
 
 
