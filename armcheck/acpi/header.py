@@ -14,7 +14,8 @@ from typing import Any
 from armcheck.errors import InputFormatError
 
 HEADER_LENGTH = 36
-_SIGNATURE_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_!")
+# ACPICA accepts upper-case letters, digits, `_` and `!` in table signatures.
+_SIGNATURE_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_!")
 
 
 def read_uint(data: bytes, offset: int, size: int) -> int | None:
@@ -38,7 +39,7 @@ def byte_sum_ok(data: bytes) -> bool:
 
 
 def is_signature(raw: bytes) -> bool:
-    """Return True for four bytes that can be an ACPI table signature (letters, digits, `_`)."""
+    """Return True for four bytes that can be an ACPI table signature."""
     return len(raw) == 4 and all(byte in _SIGNATURE_CHARS for byte in raw)
 
 
@@ -132,8 +133,8 @@ def decode_table(data: bytes, address: int | None = None, origin: str = "input")
         )
     if not is_signature(data[:4]):
         raise InputFormatError(
-            f"{origin}: {data[:4]!r} is not an ACPI table signature; expected four letters or "
-            "digits such as FACP or SPCR at the start of the table"
+            f"{origin}: {data[:4]!r} is not an ACPI table signature; expected four upper-case "
+            "letters or digits such as FACP or SPCR at the start of the table"
         )
     length = int.from_bytes(data[4:8], "little")
     problems: list[str] = []

@@ -130,6 +130,16 @@ def decode_gtdt(table: AcpiTable) -> dict[str, Any]:
     value["platform_timer_count"] = count
     if count == 0:
         return value
+    fixed_end = 104 if table.revision >= 3 else 96
+    if start < fixed_end:
+        # iasl 20200925 compiles its own revision 3 template with offset 0x60,
+        # inside the virtual EL2 timer fields. The structures follow the fixed
+        # fields in every table seen, so read them from there.
+        table.problems.append(
+            f"platform timer offset {start} points inside the fixed fields, which end at "
+            f"{fixed_end}; reading the structures from {fixed_end}"
+        )
+        start = fixed_end
     for kind, offset, length in iter_substructures(table, start, 2, count):
         body = data[offset : offset + length]
         if kind == GTDT_GT_BLOCK:

@@ -141,61 +141,36 @@ def _decode_dbg2_device(
     table: AcpiTable, start: int, index: int
 ) -> tuple[dict[str, Any] | None, int]:
     data = table.data
-    header = [read_uint(data, start + position, size) for position, size in _DBG2_DEVICE_FIELDS]
-    if any(number is None for number in header):
+    if start + 22 > len(data):
         table.problems.append(f"device {index} is cut short at offset {start}")
         return None, 0
-    (
-        revision,
-        length,
-        registers,
-        name_length,
-        name_offset,
-        _oem_length,
-        _oem_offset,
-        port_type,
-        port_subtype,
-        _reserved,
-        address_offset,
-        size_offset,
-    ) = header
+
+    def field(offset: int, size: int) -> int:
+        return int.from_bytes(data[start + offset : start + offset + size], "little")
+
+    length = field(1, 2)
     if length < 22:
         table.problems.append(f"device {index} has an invalid length {length}")
         return None, 0
+    address_offset = field(18, 2)
+    size_offset = field(20, 2)
     addresses = []
     sizes = []
-    for register in range(registers):
+    for register in range(field(3, 1)):
         gas = read_generic_address(data, start + address_offset + 12 * register)
-        size = read_uint(data, start + size_offset + 4 * register, 4)
         if gas is None:
             table.problems.append(f"device {index} base address register {register} is cut short")
             break
         addresses.append(gas.address)
-        sizes.append(size)
-    name = data[start + name_offset : start + name_offset + name_length]
+        sizes.append(read_uint(data, start + size_offset + 4 * register, 4))
+    name_offset = start + field(6, 2)
+    name = data[name_offset : name_offset + field(4, 2)]
     device = {
-        "revision": revision,
-        "port_type": port_type,
-        "port_subtype": port_subtype,
+        "revision": field(0, 1),
+        "port_type": field(12, 2),
+        "port_subtype": field(14, 2),
         "addresses": addresses,
         "address_sizes": sizes,
         "namespace": name.split(b"\x00", 1)[0].decode("ascii", "replace"),
     }
     return device, length
-
-
-# (offset, size) of the DBG2 Debug Device Information structure fields.
-_DBG2_DEVICE_FIELDS = (
-    (0, 1),
-    (1, 2),
-    (3, 1),
-    (4, 2),
-    (6, 2),
-    (8, 2),
-    (10, 2),
-    (12, 2),
-    (14, 2),
-    (16, 2),
-    (18, 2),
-    (20, 2),
-)

@@ -159,6 +159,7 @@ def walk_structures(data: bytes) -> StructureTable:
             return table
     if offset < len(data) and any(data[offset:]):
         table.problems.append(f"{len(data) - offset} bytes after the last structure")
+    table.problems.append("the table ends without an End-of-Table (type 127) structure")
     return table
 
 

@@ -1,0 +1,169 @@
+"""Tests of the SMBIOS entry point and structure decoders and the dmidecode text reader.
+
+Real data: the SMBIOS 3.0 entry point and table of qemu 7.2 `virt` with edk2,
+dumped with the UEFI shell's `dmem`, laid out as `dmidecode --dump-bin` and
+as /sys/firmware/dmi/tables do it, and dmidecode 3.4 text read from that
+dump; dmidecode 3.2 text from an Ampere eMAG board.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from armcheck.errors import InputFormatError
+from armcheck.facts import SMBIOS_TABLE, Evidence, Facts
+from armcheck.parsers import tables
+from armcheck.smbios import decode_entry_point, describe, walk_structures
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tables"
+DUMP = FIXTURES / "qemu-virt-smbios.bin"
+SYSFS = FIXTURES / "qemu-virt-dmi"
+
+
+def build_entry_point_32(major: int = 2, minor: int = 8, good: bool = True) -> bytes:
+    data = bytearray(b"_SM_" + bytes([0, 0x1F, major, minor]) + bytes(8))
+    data += b"_DMI_" + bytes([0]) + (100).to_bytes(2, "little") + (0x1000).to_bytes(4, "little")
+    data += (5).to_bytes(2, "little") + bytes([0x28])
+    data[21] = (-sum(data[16:31])) % 256
+    data[4] = (-sum(data[:31]) + (0 if good else 1)) % 256
+    return bytes(data)
+
+
+def test_entry_point_64bit_dump():
+    entry = decode_entry_point(DUMP.read_bytes())
+    assert entry.kind == "64-bit"
+    assert entry.version == "3.0"
+    assert entry.checksum_ok is True
+    assert entry.table_address == 32
+    assert entry.table_length == 0x154
+
+
+def test_entry_point_32bit():
+    entry = decode_entry_point(build_entry_point_32())
+    assert entry.kind == "32-bit"
+    assert entry.version == "2.8"
+    assert entry.structure_count == 5
+    assert entry.checksum_ok is True
+
+
+def test_entry_point_32bit_bad_checksum():
+    entry = decode_entry_point(build_entry_point_32(good=False))
+    assert entry.checksum_ok is False
+    assert entry.problems == ["32-bit entry point checksum is wrong"]
+
+
+@pytest.mark.parametrize("data", [b"", b"_SM3_", b"_SM_" + bytes(10), b"RSD PTR " + bytes(30)])
+def test_entry_point_rejects_other_bytes(data):
+    with pytest.raises(InputFormatError):
+        decode_entry_point(data)
+
+
+def test_walk_qemu_types():
+    table = walk_structures((SYSFS / "DMI").read_bytes())
+    assert table.types == [0, 1, 3, 4, 16, 17, 32, 127]
+    assert table.problems == []
+
+
+def test_describe_qemu_strings():
+    values = describe(walk_structures((SYSFS / "DMI").read_bytes()))
+    assert values["smbios.bios"] == {
+        "vendor": "EFI Development Kit II / OVMF",
+        "version": "0.0.0",
+        "release_date": "02/06/2015",
+    }
+    assert values["smbios.system"]["manufacturer"] == "QEMU"
+    assert values["smbios.system"]["serial"] is None
+    assert values["smbios.chassis"] == {"manufacturer": "QEMU", "type": "Other"}
+    assert values["smbios.processor"][0]["cores"] == 2
+    assert "smbios.baseboard" not in values
+
+
+@pytest.mark.parametrize("cut", [3, 10, 30, 100, 200, 339])
+def test_walk_truncated_table(cut):
+    full = (SYSFS / "DMI").read_bytes()
+    table = walk_structures(full[:cut])
+    assert table.problems != []
+    assert len(table.structures) < 8
+
+
+def test_walk_length_below_header():
+    table = walk_structures(bytes([0, 2, 0, 0, 0, 0]))
+    assert table.structures == []
+    assert table.problems == ["structure at offset 0 has an invalid length 2"]
+
+
+def test_walk_string_number_out_of_range():
+    structure = bytes([1, 8, 1, 0, 9, 1, 0, 0]) + b"Maker\x00\x00"
+    table = walk_structures(structure)
+    assert table.structures[0].string(4) is None
+    assert table.structures[0].string(5) == "Maker"
+
+
+def test_walk_random_bytes():
+    generator = random.Random(3)
+    for _ in range(500):
+        data = bytes(generator.getrandbits(8) for _ in range(generator.randrange(0, 300)))
+        describe(walk_structures(data))
+
+
+def test_dump_bin_facts():
+    facts = Facts()
+    tables.facts_from_smbios_binary(DUMP.read_bytes(), facts, Evidence(SMBIOS_TABLE, "d.bin"))
+    assert facts.value("smbios.version") == "3.0"
+    assert facts.value("smbios.types") == [0, 1, 3, 4, 16, 17, 32, 127]
+    assert facts.value("firmware.vendor") == "EFI Development Kit II / OVMF"
+
+
+def test_sysfs_folder_facts():
+    facts = Facts()
+    tables.facts_from_smbios_folder(SYSFS, facts)
+    assert facts.value("smbios.entry_point") == "64-bit"
+    assert facts.value("smbios.system")["product"] == "QEMU Virtual Machine"
+
+
+def test_bare_table_facts():
+    facts = Facts()
+    tables.facts_from_smbios_binary(
+        (SYSFS / "DMI").read_bytes(), facts, Evidence(SMBIOS_TABLE, "DMI")
+    )
+    assert facts.seen("smbios.version") is False
+    assert facts.value("smbios.bios")["version"] == "0.0.0"
+
+
+def test_binary_rejects_text():
+    with pytest.raises(InputFormatError, match="notes.txt"):
+        tables.facts_from_smbios_binary(b"hello", Facts(), Evidence(SMBIOS_TABLE, "notes.txt"))
+
+
+def dmidecode_facts(name: str) -> Facts:
+    facts = Facts()
+    lines = tables.lines_from_text((FIXTURES / name).read_text())
+    tables.facts_from_dmidecode_text(lines, facts, name)
+    return facts
+
+
+def test_dmidecode_case_emag():
+    facts = dmidecode_facts("case-emag-dmidecode.txt")
+    assert facts.value("smbios.version") == "3.1"
+    assert facts.value("firmware.vendor") == "Ampere(TM)"
+    assert facts.value("firmware.version") == "1.0"
+    assert facts.value("smbios.types") == [0, 1, 2, 3, 4]
+    assert facts.value("smbios.processor")[0]["cores"] == 32
+    assert facts.value("smbios.chassis")["type"] == "Rack Mount Chassis"
+
+
+def test_dmidecode_evidence_line():
+    facts = dmidecode_facts("case-emag-dmidecode.txt")
+    assert facts.first("smbios.version").evidence.line == 3
+    assert facts.first("smbios.bios").evidence.line == 6
+
+
+def test_dmidecode_matches_binary():
+    text_facts = dmidecode_facts("qemu-virt-dmidecode.txt")
+    binary_facts = Facts()
+    tables.facts_from_smbios_binary(DUMP.read_bytes(), binary_facts, Evidence(SMBIOS_TABLE))
+    for key in ("smbios.version", "smbios.types", "smbios.bios", "smbios.system", "smbios.chassis"):
+        assert text_facts.value(key) == binary_facts.value(key), key

@@ -1,0 +1,284 @@
+"""Tests of the table fact readers in armcheck.parsers.tables, on real inputs.
+
+Fixtures: a UEFI shell session on qemu 7.2 `virt` with edk2 (`dmem` of the
+system table, the RSDP, the XSDT, every table and the SMBIOS table), the same
+tables as binaries, `acpidump -f` and `iasl -d` output made from them, and
+trimmed copies of public logs: dmidecode from an Ampere eMAG board, iasl
+disassemblies from a Snapdragon 7c laptop and an AWS Graviton (cut short),
+and a Windows firmware table list in UTF-16.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from armcheck.errors import InputFormatError
+from armcheck.facts import ACPI_TABLE, UEFI_SHELL, Evidence, Facts
+from armcheck.parsers import tables
+from armcheck.transcript import lines_from_bytes
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tables"
+QEMU = FIXTURES / "qemu-virt"
+
+
+def text_lines(name: str):
+    return tables.lines_from_text(tables.decode_text((FIXTURES / name).read_bytes()))
+
+
+def signatures(facts: Facts) -> list[str]:
+    return sorted({obs.value["signature"] for obs in facts.all("acpi.table")})
+
+
+@pytest.fixture(scope="module")
+def dmem_facts() -> Facts:
+    facts = Facts()
+    lines = lines_from_bytes((FIXTURES / "qemu-virt-dmem.log").read_bytes())
+    tables.facts_from_dmem_lines(lines, facts, "qemu-virt-dmem.log")
+    return facts
+
+
+def test_dmem_table_signatures(dmem_facts):
+    assert signatures(dmem_facts) == [
+        "APIC",
+        "DBG2",
+        "DSDT",
+        "FACP",
+        "GTDT",
+        "IORT",
+        "MCFG",
+        "PPTT",
+        "RSDP",
+        "SPCR",
+        "XSDT",
+    ]
+
+
+def test_dmem_checksums_ok(dmem_facts):
+    failed = [
+        obs.value["signature"]
+        for obs in dmem_facts.all("acpi.table")
+        if obs.value["checksum_ok"] is False
+    ]
+    assert failed == []
+
+
+def test_dmem_dsdt_header_only(dmem_facts):
+    dsdt = [obs.value for obs in dmem_facts.all("acpi.table") if obs.value["signature"] == "DSDT"]
+    assert dsdt[0]["checksum_ok"] is None
+    assert dsdt[0]["length"] == 5224
+
+
+def test_dmem_evidence_is_shell_line(dmem_facts):
+    spcr = dmem_facts.first("acpi.spcr")
+    assert spcr.evidence.source == UEFI_SHELL
+    assert spcr.evidence.file == "qemu-virt-dmem.log"
+    assert spcr.evidence.text.startswith("  7C43E818: 53 50 43 52")
+
+
+def test_dmem_system_table(dmem_facts):
+    assert dmem_facts.value("uefi.system_table") == {
+        "acpi": 0,
+        "acpi20": 0x7C430018,
+        "smbios": 0x7FED0000,
+    }
+
+
+def test_dmem_xsdt_entries(dmem_facts):
+    entries = dmem_facts.value("acpi.xsdt.entries")
+    assert len(entries) == 8
+    assert entries[0] == 0x7C43FA98
+
+
+def test_dmem_spcr_and_rsdp(dmem_facts):
+    assert dmem_facts.value("acpi.spcr")["baud"] == 9600
+    assert dmem_facts.value("acpi.rsdp")["xsdt_address"] == 0x7C43FE98
+
+
+def test_dmem_smbios(dmem_facts):
+    assert dmem_facts.value("smbios.version") == "3.0"
+    assert dmem_facts.value("smbios.entry_point") == "64-bit"
+    assert dmem_facts.value("smbios.types") == [0, 1, 3, 4, 16, 17, 32, 127]
+    assert dmem_facts.value("smbios.system")["product"] == "QEMU Virtual Machine"
+
+
+def test_dmem_facts_are_json(dmem_facts):
+    json.dumps({key: [obs.to_json() for obs in dmem_facts.all(key)] for key in dmem_facts.keys()})
+
+
+def test_binary_folder_tables():
+    facts = Facts()
+    count = tables.facts_from_acpi_folder(QEMU, facts)
+    assert count == 10
+    assert signatures(facts) == [
+        "APIC",
+        "DBG2",
+        "FACP",
+        "GTDT",
+        "IORT",
+        "MCFG",
+        "PPTT",
+        "RSDP",
+        "SPCR",
+        "XSDT",
+    ]
+    assert facts.first("acpi.spcr").evidence.file.endswith("spcr.dat")
+
+
+def test_binary_folder_without_tables(tmp_path):
+    (tmp_path / "notes.txt").write_text("nothing here")
+    with pytest.raises(InputFormatError, match="no ACPI table files"):
+        tables.facts_from_acpi_folder(tmp_path, Facts())
+
+
+def test_binary_concatenated_tables():
+    data = (QEMU / "spcr.dat").read_bytes() + (QEMU / "gtdt.dat").read_bytes()
+    facts = Facts()
+    assert tables.facts_from_acpi_binary(data, facts, Evidence(ACPI_TABLE, "all.dat")) == 2
+    assert signatures(facts) == ["GTDT", "SPCR"]
+
+
+def test_binary_rejects_text():
+    with pytest.raises(InputFormatError, match="notes.txt"):
+        tables.facts_from_acpi_binary(
+            b"just some text, no table", Facts(), Evidence(ACPI_TABLE, "notes.txt")
+        )
+
+
+def test_acpidump_text_facts():
+    facts = Facts()
+    count = tables.facts_from_acpidump_text(text_lines("qemu-virt-acpidump.txt"), facts, "dump")
+    assert count == 5
+    assert facts.value("acpi.fadt")["psci_compliant"] is True
+    assert facts.first("acpi.fadt").evidence.line == 16
+
+
+def test_base64_dump_text_facts():
+    encoded = base64.encodebytes((QEMU / "spcr.dat").read_bytes()).decode()
+    lines = tables.lines_from_text("~ # base64 /sys/firmware/acpi/tables/SPCR\n" + encoded)
+    facts = Facts()
+    assert tables.facts_from_dump_text(lines, facts, "console.log") == 1
+    assert facts.value("acpi.spcr")["interface_type"] == 3
+
+
+def test_dsl_qemu_facts():
+    facts = Facts()
+    assert tables.facts_from_dsl_text(text_lines("qemu-virt.dsl"), facts, "qemu-virt.dsl") == 5
+    assert facts.value("acpi.madt")["gicd"][0]["version"] == 3
+    assert all(obs.value["checksum_ok"] for obs in facts.all("acpi.table"))
+
+
+def test_dsl_case_sc7180():
+    facts = Facts()
+    tables.facts_from_dsl_text(text_lines("case-sc7180-spcr-gtdt-dbg2.dsl"), facts, "sc7180.dsl")
+    assert signatures(facts) == ["DBG2", "GTDT", "SPCR"]
+    assert facts.value("acpi.spcr")["interface_type"] == 17
+    assert facts.value("acpi.spcr")["baud"] == 115200
+    assert facts.value("acpi.gtdt")["watchdogs"] == []
+    assert facts.value("acpi.gtdt")["blocks"] == 1
+    assert facts.value("acpi.dbg2")["devices"][0]["namespace"] == "\\_SB.UARD"
+
+
+def test_dsl_case_sc7180_fields_without_raw_data():
+    lines = [
+        line
+        for line in text_lines("case-sc7180-spcr-gtdt-dbg2.dsl")
+        if not line.text.startswith("    0")
+    ]
+    facts = Facts()
+    tables.facts_from_dsl_text(lines, facts, "sc7180.dsl")
+    assert facts.value("acpi.spcr")["baud"] == 115200
+    assert facts.value("acpi.gtdt")["blocks"] == 1
+    assert facts.value("acpi.dbg2")["devices"][1]["port_subtype"] == 0x5143
+
+
+def test_dsl_case_graviton_cut_short():
+    facts = Facts()
+    tables.facts_from_dsl_text(text_lines("case-graviton-spcr-partial.dsl"), facts, "g.dsl")
+    spcr = facts.value("acpi.spcr")
+    assert spcr["interface_type"] == 0
+    assert "baud" not in spcr
+    assert facts.value("acpi.table")["checksum_ok"] is None
+
+
+def test_table_list_case_yoga():
+    facts = Facts()
+    count = tables.facts_from_table_list_text(
+        text_lines("case-yoga-table-list-utf16.txt"), facts, "yoga.txt"
+    )
+    assert count == 4
+    assert signatures(facts) == ["APIC", "BGRT", "FACS", "XSDT"]
+    assert facts.value("acpi.table")["oem_id"] == "LENOVO"
+
+
+def test_table_list_length_with_thousands_separator():
+    lines = tables.lines_from_text("Signature : CSRT\nFirmware Provider : ACPI\nLength : 26,709\n")
+    facts = Facts()
+    tables.facts_from_table_list_text(lines, facts, "list.txt")
+    assert facts.value("acpi.table")["length"] == 26709
+
+
+@pytest.mark.parametrize(
+    "helper, name, expected",
+    [
+        ("looks_like_dsl", "qemu-virt.dsl", True),
+        ("looks_like_dsl", "case-graviton-spcr-partial.dsl", True),
+        ("looks_like_dsl", "qemu-virt-acpidump.txt", False),
+        ("looks_like_acpidump", "qemu-virt-acpidump.txt", True),
+        ("looks_like_acpidump", "qemu-virt.dsl", False),
+        ("looks_like_dmidecode", "case-emag-dmidecode.txt", True),
+        ("looks_like_dmidecode", "qemu-virt-dmidecode.txt", True),
+        ("looks_like_dmidecode", "qemu-virt-acpidump.txt", False),
+        ("looks_like_table_list", "case-yoga-table-list-utf16.txt", True),
+        ("looks_like_table_list", "case-emag-dmidecode.txt", False),
+        ("looks_like_dmem", "qemu-virt-dmem.log", True),
+        ("looks_like_dmem", "qemu-virt.dsl", False),
+    ],
+)
+def test_detection_helpers(helper, name, expected):
+    head = tables.decode_text((FIXTURES / name).read_bytes()[:8192])
+    assert getattr(tables, helper)(head) is expected
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("qemu-virt/spcr.dat", True),
+        ("qemu-virt/rsdp.dat", True),
+        ("qemu-virt-smbios.bin", False),
+        ("qemu-virt.dsl", False),
+    ],
+)
+def test_detection_acpi_binary(name, expected):
+    assert tables.looks_like_acpi_binary((FIXTURES / name).read_bytes()) is expected
+
+
+TEXT_READERS = [
+    "facts_from_acpidump_text",
+    "facts_from_dsl_text",
+    "facts_from_dmidecode_text",
+    "facts_from_table_list_text",
+    "facts_from_dump_text",
+    "facts_from_dmem_lines",
+]
+
+
+@pytest.mark.parametrize("reader", TEXT_READERS)
+def test_text_readers_survive_random_bytes(reader):
+    generator = random.Random(reader)
+    data = bytes(generator.getrandbits(8) for _ in range(20000))
+    getattr(tables, reader)(lines_from_bytes(data), Facts(), "random.bin")
+
+
+@pytest.mark.parametrize("reader", TEXT_READERS)
+def test_text_readers_survive_mangled_fixtures(reader):
+    generator = random.Random(reader)
+    for name in ("qemu-virt-dmem.log", "qemu-virt.dsl", "qemu-virt-acpidump.txt"):
+        data = bytearray((FIXTURES / name).read_bytes())
+        for _ in range(200):
+            data[generator.randrange(len(data))] = generator.choice(b"0123456789ABCDEF \n:-")
+        getattr(tables, reader)(lines_from_bytes(bytes(data)), Facts(), name)
