@@ -67,6 +67,13 @@ class Target:
     char_delay: float = 0.0
     source: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # How to reach the UEFI shell: `keys` to send, boot manager `entry` label,
+    # `uefi_shell` false when the firmware has none (U-Boot).
+    boot: dict[str, Any] = field(default_factory=dict)
+    # Seconds per stage: firmware, uefi_shell, command, linux, login, power_off, total.
+    timeouts: dict[str, float] = field(default_factory=dict)
+    # Extra timing markers: [{"name": ..., "pattern": REGEX}].
+    markers: list[dict[str, str]] = field(default_factory=list)
 
 
 def resolve_target(spec: str | None, baud: int = 115200) -> Target:

@@ -1,0 +1,377 @@
+"""Drive the two shells armcheck collects evidence from: the UEFI shell and a Linux shell.
+
+Both helpers cut a command's output out of the transcript lines (see
+armcheck.transcript), not out of the raw stream, because the edk2 shell
+echoes each typed character with its own cursor-positioning sequence and
+redraws its prompt with a cursor move; the transcript turns that back into
+the lines a person sees.
+
+`UefiShell.run("ver")` returns the output of `ver` without the echo and the
+prompt, lines joined with "\\n". `LinuxShell.run("uname -r")` returns a
+`ShellResult` with the output and the exit status.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from armcheck.console.base import Console, Match
+from armcheck.errors import ConsoleClosed, ConsoleError, ConsoleTimeout, TargetError
+from armcheck.transcript import Line, TranscriptBuilder
+
+log = logging.getLogger(__name__)
+
+# The edk2 shell prompt: `Shell> ` before a file system is selected, then the
+# current directory, such as `FS0:\> ` or `FS0:\EFI\> `. It must start a line
+# and end the text so far, because help texts quote it (`    Shell> memmap`).
+UEFI_PROMPT = r"(?m)^(?:Shell|[A-Za-z][A-Za-z0-9]*:\\[^\r\n>]*)> \Z"
+# edk2's shell counts down before it runs startup.nsh; any key but ESC ends the
+# countdown at once, while ESC first waits for the escape-sequence timeout.
+STARTUP_COUNTDOWN = r"Press ESC in \d+ seconds? to skip startup\.nsh"
+# Shown by edk2 shell commands run with -b (one screen at a time).
+PAGE_BREAK = r"Press ENTER to continue or 'Q' break:"
+
+LOGIN_PROMPT = r"\blogin: *$"
+PASSWORD_PROMPT = r"[Pp]assword: *$"
+LINUX_PROMPT = r"[#$] *$"
+# The prompt armcheck sets; written in the command as ARMCHECK''_READY so that
+# the echo of that command line never matches it.
+READY_PROMPT = "ARMCHECK_READY# "
+# A kernel message on the console: `[   12.345678] text` (printk with timestamps).
+PRINTK_LINE = re.compile(r"\[\s*\d+\.\d{6}\] ")
+
+
+class LineRecorder:
+    """A transcript builder that also keeps every completed line, for cutting out output.
+
+    It wraps the console's own `TranscriptBuilder` and delegates everything to
+    it, so the console behaves as before.
+    """
+
+    def __init__(self, builder: TranscriptBuilder) -> None:
+        self.builder = builder
+        self.lines: list[Line] = []
+
+    def feed(self, data: bytes, at: float) -> list[Line]:
+        lines = self.builder.feed(data, at)
+        self.lines.extend(lines)
+        return lines
+
+    def finish(self, at: float | None = None) -> list[Line]:
+        lines = self.builder.finish(at)
+        self.lines.extend(lines)
+        return lines
+
+    def position(self) -> int:
+        """Return a bookmark: the number of lines completed so far."""
+        return len(self.lines)
+
+    def since(self, position: int) -> list[Line]:
+        """Return the lines completed after `position` and forget the older ones."""
+        taken = self.lines[position:]
+        self.lines = []
+        return taken
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.builder, name)
+
+
+def line_recorder(console: Console) -> LineRecorder:
+    """Return the console's line recorder, installing it on first use."""
+    transcript = console.transcript
+    if isinstance(transcript, LineRecorder):
+        return transcript
+    recorder = LineRecorder(transcript)
+    console.transcript = recorder  # type: ignore[assignment]
+    return recorder
+
+
+# --- UEFI shell ------------------------------------------------------------------------
+
+
+class UefiShell:
+    """The edk2 UEFI shell on a console: reach `Shell>`, run commands, take their output."""
+
+    def __init__(self, console: Console, prompt: str | None = None) -> None:
+        self.console = console
+        self.prompt = prompt or UEFI_PROMPT
+        self.recorder = line_recorder(console)
+
+    def reach(self, timeout: float = 60.0) -> Match:
+        """Wait for the shell prompt, ending edk2's startup.nsh countdown with Enter.
+
+        Marks `uefi-shell` in the capture when the prompt appears.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            match = self.console.expect(
+                [self.prompt, STARTUP_COUNTDOWN],
+                _remaining(deadline),
+                what="the UEFI shell prompt",
+            )
+            if match.index == 0:
+                self.console.mark("uefi-shell")
+                return match
+            log.debug("skipping the startup.nsh countdown with Enter")
+            self.console.send_key("ENTER")
+
+    def run(self, command: str, timeout: float = 30.0) -> str:
+        """Run one shell command and return its output, without echo and prompt.
+
+        The command line ends with CR, the Enter key of a serial terminal. A page
+        break prompt (from commands run with -b) is answered with Enter and left
+        out of the output.
+        """
+        start = self.recorder.position()
+        deadline = time.monotonic() + timeout
+        self.console.sendline(command)
+        while True:
+            match = self.console.expect(
+                [self.prompt, PAGE_BREAK],
+                _remaining(deadline),
+                what=f"the UEFI shell prompt after {command!r}",
+            )
+            if match.index == 0:
+                break
+            self.console.send_key("ENTER")
+        lines = [line.text for line in self.recorder.since(start)]
+        output = _drop_echo(lines, command)
+        output = [line for line in output if not re.search(PAGE_BREAK, line)]
+        return "\n".join(output)
+
+    def start_linux(self, command_line: str, timeout: float = 30.0) -> None:
+        """Start a kernel from the shell (an EFI stub image) and wait until it runs.
+
+        `command_line` is a shell line such as `FS0:\\vmlinuz initrd=\\initrd.gz
+        console=ttyAMA0` (see LinuxBoot.shell_command). Marks `linux` when the
+        EFI stub or the kernel speaks.
+        """
+        self.console.sendline(command_line)
+        self.console.expect(
+            [r"EFI stub: ", r"Booting Linux on physical CPU", r"Linux version \d"],
+            timeout,
+            what=f"the kernel to start after {command_line!r}",
+        )
+        self.console.mark("linux")
+
+
+def _drop_echo(lines: list[str], command: str) -> list[str]:
+    """Remove the prompt-and-echo lines at the start of a command's output.
+
+    The echo is usually one line (`Shell> ver`), but a command longer than the
+    terminal is wrapped onto more rows.
+    """
+    wanted = "".join(command.split())
+    echo = ""
+    for index, line in enumerate(lines[:8]):
+        echo += "".join(line.split())
+        if echo.endswith(wanted):
+            return lines[index + 1 :]
+    return lines[1:]
+
+
+# --- Linux shell ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShellResult:
+    """A Linux command's output (lines joined with "\\n") and its exit status."""
+
+    output: str
+    status: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A login for a Linux console. The password is never logged or captured."""
+
+    user: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_target(cls, credentials: dict[str, str], source: str = "target") -> Credentials:
+        """Read `user` and `password` or `password_env` (an environment variable name)."""
+        password = credentials.get("password")
+        variable = credentials.get("password_env")
+        if password is None and variable:
+            password = os.environ.get(variable)
+            if password is None:
+                raise TargetError(
+                    f"{source}: credentials.password_env names the environment variable "
+                    f"{variable}, which is not set; export it before running armcheck"
+                )
+        return cls(credentials.get("user"), password)
+
+    def __repr__(self) -> str:
+        return f"Credentials(user={self.user!r}, password={'***' if self.password else None})"
+
+
+class LinuxShell:
+    """A Linux shell on a console: log in, set a reliable prompt, run commands.
+
+    After `reach`, the shell has the prompt READY_PROMPT, terminal echo off
+    (`stty -echo`), TERM=dumb so busybox and bash print no line-editing
+    sequences, and console kernel messages limited to emergencies (`dmesg -n 1`).
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        credentials: Credentials | None = None,
+        prompt: str | None = None,
+        login_prompt: str | None = None,
+        password_prompt: str | None = None,
+    ) -> None:
+        self.console = console
+        self.credentials = credentials or Credentials()
+        self.prompt = prompt or LINUX_PROMPT
+        self.login_prompt = login_prompt or LOGIN_PROMPT
+        self.password_prompt = password_prompt or PASSWORD_PROMPT
+        self.recorder = line_recorder(console)
+        self._counter = itertools.count(1)
+
+    def reach(self, timeout: float = 120.0) -> None:
+        """Wait for a login or shell prompt, log in when asked, then set the ready prompt.
+
+        Marks `linux-shell` in the capture once the ready prompt answers.
+        """
+        deadline = time.monotonic() + timeout
+        logins = 0
+        while True:
+            match = self.console.expect(
+                [self.prompt, self.login_prompt, self.password_prompt],
+                _remaining(deadline),
+                what="a Linux shell or login prompt",
+            )
+            if match.index == 0:
+                break
+            if match.index == 1:
+                logins += 1
+                if logins > 3:
+                    raise ConsoleError("the Linux login failed three times; check the credentials")
+                if not self.credentials.user:
+                    raise TargetError(
+                        "the Linux console asks for a login but the target has no "
+                        "credentials.user; add credentials to the target file"
+                    )
+                self.console.sendline(self.credentials.user)
+            else:
+                if self.credentials.password is None:
+                    raise TargetError(
+                        "the Linux console asks for a password but the target has no "
+                        "credentials.password or credentials.password_env"
+                    )
+                self.console.sendline(self.credentials.password, secret=True)
+        self._configure(_remaining(deadline))
+        self.console.mark("linux-shell")
+
+    def _configure(self, timeout: float) -> None:
+        ready = READY_PROMPT[:8] + "''" + READY_PROMPT[8:]
+        self.console.sendline(
+            f"stty -echo 2>/dev/null; dmesg -n 1 2>/dev/null; export TERM=dumb PS2='' PS1='{ready}'"
+        )
+        self.console.expect(re.escape(READY_PROMPT), timeout, what="the armcheck shell prompt")
+
+    def run(self, command: str, timeout: float = 30.0, strip_printk: bool = True) -> ShellResult:
+        """Run one command line and return its output and exit status.
+
+        Kernel messages that interleave with the output (lines starting with a
+        printk timestamp) are removed unless `strip_printk` is False, as it
+        must be for `dmesg` itself. A command line the shell cannot parse
+        returns status 2 with the shell's message as output.
+        """
+        number = next(self._counter)
+        begin = f"ARMCHECK_BEGIN_{number}"
+        end = f"ARMCHECK_END_{number}_"
+        start = self.recorder.position()
+        deadline = time.monotonic() + timeout
+        self.console.sendline(
+            f"echo {begin[:8]}''{begin[8:]}; {command}; echo {end[:8]}''{end[8:]}$?"
+        )
+        match = self.console.expect(
+            [rf"{end}(\d+)\r?\n", re.escape(READY_PROMPT)],
+            _remaining(deadline),
+            what=f"the end of {command!r}",
+        )
+        parsed = match.index == 0
+        status = int(match.groups[0] or 0) if parsed else 2
+        if parsed:
+            self.console.expect(
+                re.escape(READY_PROMPT), _remaining(deadline), what="the armcheck shell prompt"
+            )
+        lines = [line.text for line in self.recorder.since(start)]
+        output = _between_markers(lines, begin, end if parsed else None)
+        if strip_printk:
+            output = _strip_printk(output)
+        return ShellResult("\n".join(output), status)
+
+    def power_off(self, timeout: float = 30.0) -> None:
+        """Send `poweroff -f` and wait for the console to close, as it does when qemu exits.
+
+        Raise ConsoleTimeout when the console is still open after `timeout` seconds.
+        """
+        self.console.mark("power-off")
+        self.console.sendline("poweroff -f")
+        try:
+            self.console.drain(timeout)
+        except ConsoleClosed:
+            log.info("the console closed after poweroff")
+            return
+        raise ConsoleTimeout(f"the console was still open {timeout:.0f} s after poweroff -f")
+
+
+def _between_markers(lines: list[str], begin: str, end: str | None) -> list[str]:
+    """Return the lines after the `begin` marker line and before the `end` marker."""
+    start = 0
+    for index, line in enumerate(lines):
+        if line.endswith(begin):
+            start = index + 1
+            break
+    output: list[str] = []
+    for line in lines[start:]:
+        if end is not None and end in line:
+            head = line[: line.index(end)]
+            if head:
+                output.append(head)
+            break
+        if end is None and READY_PROMPT in line:
+            break
+        output.append(line)
+    return output
+
+
+def _strip_printk(lines: list[str]) -> list[str]:
+    """Remove kernel messages that interleave with command output.
+
+    A message at the start of a line is dropped whole. A message that started
+    in the middle of an output line cut that line in two: the message is
+    removed and the two halves are joined again.
+    """
+    kept: list[str] = []
+    carry = ""
+    for line in lines:
+        found = PRINTK_LINE.search(line)
+        if found is None:
+            kept.append(carry + line)
+            carry = ""
+        elif found.start() == 0:
+            continue
+        else:
+            carry += line[: found.start()]
+    if carry:
+        kept.append(carry)
+    return kept
+
+
+def _remaining(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
