@@ -215,6 +215,7 @@ def run_check(
             f"the check itself failed: {type(err).__name__}: {err}",
         )
     result.check_id = check.check_id
+    result.evidence = list(dict.fromkeys(result.evidence))
     result.title = result.title or check.title
     result.rule = result.rule or f"{check.rule} ({check.source})"
     return result

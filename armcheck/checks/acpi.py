@@ -11,7 +11,6 @@ from typing import Any
 from armcheck.checks import (
     CheckContext,
     Undecided,
-    evidence_of,
     failed,
     not_applicable,
     passed,
@@ -21,7 +20,9 @@ from armcheck.checks import (
 from armcheck.checks.common import (
     acpi_boot,
     as_int,
+    boot_method,
     decoded,
+    gic_version,
     linux_booted,
     linux_log_evidence,
     table_list_evidence,
@@ -298,12 +299,12 @@ def check_iort(facts: Facts, params: dict[str, Any], context: CheckContext) -> C
         its, evidence = as_int(madt.value["its"]), [madt.evidence]
     elif its_obs is not None:
         its, evidence = as_int(its_obs.value), [its_obs.evidence]
-    gic = facts.first("gic.version")
+    gic = gic_version(facts)
     if not its:
         if its == 0:
             return not_applicable("no ITS is described", evidence)
-        if gic is not None and gic.value == 2:
-            return not_applicable("GICv2 has no ITS", [gic.evidence])
+        if gic is not None and gic[0] == 2:
+            return not_applicable("GICv2 has no ITS", gic[1])
         raise Undecided("the MADT or Linux's GIC ITS lines")
     present = tables_present(facts).get("IORT")
     if present:
@@ -332,8 +333,9 @@ def check_os_errors(facts: Facts, params: dict[str, Any], context: CheckContext)
             f"{len(errors)} error(s)",
             [obs.evidence for obs in errors],
         )
-    if facts.value("boot.method") == "devicetree":
-        return not_applicable("Linux booted with a device tree", evidence_of(facts, "boot.method"))
+    method = boot_method(facts)
+    if method is not None and method.value == "devicetree":
+        return not_applicable("Linux booted with a device tree", [method.evidence])
     boot = acpi_boot(facts)
     if boot is None:
         raise Undecided("an ACPI Linux boot log")

@@ -103,11 +103,59 @@ def linux_booted(facts: Facts) -> list[Evidence]:
     return shell[:1]
 
 
-def acpi_boot(facts: Facts) -> Observation | None:
-    """Return the `boot.method` observation when Linux booted with ACPI, else None."""
+def boot_method(facts: Facts) -> Observation | None:
+    """Return how Linux booted (`acpi` or `devicetree`) as an observation with its evidence.
+
+    A `boot.method` fact wins. Otherwise arm64 Linux shows the method itself:
+    `ACPI: Interpreter disabled.` on a device-tree boot, and the ACPI table
+    list, the SPCR console line or the ACPICA version line on an ACPI boot. A
+    `Machine model:` line alone means device tree only when no ACPI line
+    exists, because the EFI stub passes a device tree in both cases.
+    """
     for obs in facts.all("boot.method"):
-        if obs.value == "acpi":
+        if obs.value in ("acpi", "devicetree"):
             return obs
+    disabled = [obs for obs in facts.all("linux.acpi_disabled") if obs.value]
+    if disabled:
+        return Observation("devicetree", disabled[0].evidence)
+    acpi_lines = [obs for obs in facts.all("acpi.table") if obs.evidence.source == LINUX_LOG]
+    acpi_lines += facts.all("console.spcr") + facts.all("linux.acpi_core")
+    if acpi_lines:
+        return Observation("acpi", acpi_lines[0].evidence)
+    model = facts.first("linux.machine_model")
+    if model is not None:
+        return Observation("devicetree", model.evidence)
+    return None
+
+
+def acpi_boot(facts: Facts) -> Observation | None:
+    """Return the boot method observation when Linux booted with ACPI, else None."""
+    method = boot_method(facts)
+    return method if method is not None and method.value == "acpi" else None
+
+
+def gic_version(facts: Facts) -> tuple[int, list[Evidence]] | None:
+    """Return the GIC architecture version and its evidence, or None when the inputs cannot tell.
+
+    Linux's GIC lines and the MADT GIC distributor state the version. Without
+    them, a Linux log that reached user space and shows a GIC (GICv2m MSI
+    frames) but no `GICv3:` line is a GICv2, because the GICv3 driver
+    (drivers/irqchip/irq-gic-v3.c) always prints `GICv3: N SPIs implemented`
+    at the same log level as the GICv2m lines.
+    """
+    obs = facts.first("gic.version")
+    if obs is not None and as_int(obs.value):
+        return as_int(obs.value) or 0, [obs.evidence]
+    madt = decoded(facts, "acpi.madt")
+    if madt is not None:
+        for gicd in madt.value.get("gicd") or []:
+            version = as_int(gicd.get("version"))
+            if version:
+                return version, [madt.evidence]
+    v2m = [obs for obs in facts.all("gic.v2m_frames") if obs.value]
+    booted = linux_booted(facts)
+    if v2m and booted and not facts.seen("gic.its"):
+        return 2, [v2m[0].evidence, booted[0]]
     return None
 
 

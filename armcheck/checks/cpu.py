@@ -10,6 +10,7 @@ from armcheck.checks.common import (
     as_int,
     decoded,
     format_version,
+    gic_version,
     number_tuple,
     tables_present,
 )
@@ -81,20 +82,6 @@ def check_psci_version(facts: Facts, params: dict[str, Any], context: CheckConte
     return passed(f"PSCI {format_version(seen)}", expected, str(psci.value), [psci.evidence])
 
 
-def gic_version(facts: Facts) -> tuple[int, Evidence] | None:
-    """Return the GIC architecture version and its evidence, from Linux or the MADT GICD."""
-    obs = facts.first("gic.version")
-    if obs is not None and as_int(obs.value):
-        return as_int(obs.value) or 0, obs.evidence
-    madt = decoded(facts, "acpi.madt")
-    if madt is not None:
-        for gicd in madt.value.get("gicd") or []:
-            version = as_int(gicd.get("version"))
-            if version:
-                return version, madt.evidence
-    return None
-
-
 @register(
     "cpu.gic_version",
     title="GIC version",
@@ -114,10 +101,8 @@ def check_gic_version(facts: Facts, params: dict[str, Any], context: CheckContex
         raise Undecided("Linux's GIC lines or the MADT GIC distributor")
     version, evidence = found
     if version < minimum:
-        return failed(
-            f"GICv{version} is below GICv{minimum}", expected, f"GICv{version}", [evidence]
-        )
-    return passed(f"GICv{version}", expected, f"GICv{version}", [evidence])
+        return failed(f"GICv{version} is below GICv{minimum}", expected, f"GICv{version}", evidence)
+    return passed(f"GICv{version}", expected, f"GICv{version}", evidence)
 
 
 def pcie_evidence(facts: Facts) -> list[Evidence]:
@@ -143,7 +128,7 @@ def check_its(facts: Facts, params: dict[str, Any], context: CheckContext) -> Ch
         raise Undecided("the GIC version")
     version, gic_evidence = found
     if version < 3:
-        return not_applicable(f"GICv{version} has no ITS", [gic_evidence])
+        return not_applicable(f"GICv{version} has no ITS", gic_evidence)
     pcie = pcie_evidence(facts)
     if not pcie:
         raise Undecided("evidence of PCIe (MCFG, ECAM lines or a PCI device list)")

@@ -86,7 +86,7 @@ def check_os_driver(facts: Facts, params: dict[str, Any], context: CheckContext)
     rule="The firmware clock should be within max_drift_seconds of the host clock",
     source="Arm BSA 1.0 (DEN0094), RTC; armcheck lab practice",
     sources=(UEFI_SHELL,),
-    facts=("uefi.time",),
+    facts=("uefi.time", "uefi.date"),
     defaults={"max_drift_seconds": 3600},
     level="recommended",
     severity="low",
@@ -97,8 +97,12 @@ def check_clock_drift(facts: Facts, params: dict[str, Any], context: CheckContex
         raise Undecided("UEFI shell `time` output")
     if context.host_time is None:
         raise Undecided("the host clock when the console was recorded (a capture start time)")
+    text = str(shell_time.value)
+    shell_date = facts.first("uefi.date")
+    if len(text) <= 8 and shell_date is not None and shell_date.value:
+        text = f"{shell_date.value} {text}"
     try:
-        firmware = datetime.strptime(str(shell_time.value)[:19], "%Y-%m-%d %H:%M:%S")
+        firmware = datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S")
     except ValueError:
         return failed(
             f"UEFI time {shell_time.value!r} is not a date",

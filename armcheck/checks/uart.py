@@ -167,18 +167,19 @@ def check_interface_type(
         return failed(
             f"{seen} is not a UART class SBBR allows", expected, seen, [console["evidence"]]
         )
-    if all(code in allowed for code in candidates):
-        return passed(
-            f"{seen}: interface type is one of " + ", ".join(hexa(code) for code in candidates),
-            expected,
-            seen,
-            [console["evidence"]],
+    codes = " or ".join(hexa(code) for code in candidates)
+    usable = [code for code in candidates if code in allowed]
+    if usable and all(code in allowed or code in deprecated for code in candidates):
+        doubt = [hexa(code) for code in candidates if code in deprecated]
+        note = (
+            f"; only the table bytes tell whether it is the deprecated {doubt[0]}" if doubt else ""
         )
-    if not any(code in allowed for code in candidates):
+        return passed(
+            f"{seen}: interface type {codes}{note}", expected, seen, [console["evidence"]]
+        )
+    if not usable:
         return failed(
-            f"{seen} means interface type "
-            + " or ".join(hexa(code) for code in candidates)
-            + ", none allowed",
+            f"{seen} means interface type {codes}, none allowed",
             expected,
             seen,
             [console["evidence"]],
@@ -319,13 +320,21 @@ def _spcr_address(facts: Facts) -> int | None:
     return console["address"] if console else None
 
 
-def _console_speed(facts: Facts, device: str) -> tuple[int | None, list[Evidence]]:
-    """Return the speed given to `device` on the kernel command line, else the SPCR speed."""
+def _cmdline_speed(facts: Facts, device: str) -> tuple[int | None, list[Evidence]]:
+    """Return the speed the kernel command line gives `device` (`console=ttyAMA0,115200`)."""
     cmdline = facts.first("linux.cmdline")
     if cmdline is not None and isinstance(cmdline.value, str):
-        for match in re.finditer(r"console=([\w]+),(\d+)", cmdline.value):
+        for match in re.finditer(r"console=(\w+),(\d+)", cmdline.value):
             if match.group(1) == device:
                 return int(match.group(2)), [cmdline.evidence]
+    return None, []
+
+
+def _spcr_speed(facts: Facts) -> tuple[int | None, list[Evidence]]:
+    """Return the SPCR speed (None for code 0, as configured by firmware) and its evidence."""
+    table = spcr_table(facts)
+    if table is not None and table.value.get("baud_code") is not None:
+        return BAUD_CODES.get(int(table.value["baud_code"])), [table.evidence]
     console = linux_spcr_console(facts)
     if console and console["baud"]:
         return console["baud"], [console["evidence"]]
@@ -367,30 +376,38 @@ def check_console(facts: Facts, params: dict[str, Any], context: CheckContext) -
                 )
 
     expected = params.get("expected")
-    if not expected:
-        if spcr_address is None:
-            raise Undecided("the SPCR UART address or a profile's expected console")
-        return passed(f"console {device} is the SPCR UART", "the SPCR UART", device, evidence)
-
-    expected_device, _, expected_speed = str(expected).partition(",")
-    if device != expected_device:
+    expected_device, _, expected_speed = str(expected or "").partition(",")
+    if expected_device and device != expected_device:
         return failed(
             f"console is {device}, the profile expects {expected_device}",
             str(expected),
             device,
             evidence,
         )
-    speed, speed_evidence = _console_speed(facts, device)
+    if not expected_device and spcr_address is None:
+        raise Undecided("the SPCR UART address or a profile's expected console")
+
+    spcr_speed, spcr_evidence = _spcr_speed(facts)
+    line_speed, line_evidence = _cmdline_speed(facts, device)
+    speed = line_speed or spcr_speed
     seen = f"{device},{speed}" if speed else device
-    evidence.extend(speed_evidence)
+    wanted = str(expected) if expected else f"the SPCR UART,{spcr_speed or 'any speed'}"
+    evidence += line_evidence + spcr_evidence
     if expected_speed and speed is not None and str(speed) != expected_speed:
         return warning(
             f"console {device} runs at {speed} baud, the profile expects {expected_speed}",
-            str(expected),
+            wanted,
             seen,
             evidence,
         )
-    return passed(f"console {seen}", str(expected), seen, evidence)
+    if spcr_speed and line_speed and spcr_speed != line_speed:
+        return warning(
+            f"SPCR declares {spcr_speed} baud but the console {device} runs at {line_speed}",
+            wanted,
+            seen,
+            evidence,
+        )
+    return passed(f"console {seen} is the SPCR UART", wanted, seen, evidence)
 
 
 @register(

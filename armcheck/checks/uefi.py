@@ -5,8 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from armcheck.checks import CheckContext, Undecided, failed, passed, register
-from armcheck.checks.common import format_version, linux_booted, uefi_revision_tuple
-from armcheck.facts import BANNER, LINUX_LOG, UEFI_SHELL, Facts
+from armcheck.checks.common import (
+    boot_method,
+    format_version,
+    linux_booted,
+    uefi_revision_tuple,
+)
+from armcheck.facts import BANNER, LINUX_LOG, UEFI_SHELL, Facts, Observation
 from armcheck.results import CheckResult
 
 
@@ -22,6 +27,9 @@ from armcheck.results import CheckResult
 def check_revision(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
     minimum = uefi_revision_tuple(params["min_revision"])
     obs = facts.first("uefi.revision")
+    efi = facts.first("linux.efi")
+    if (obs is None or obs.value is None) and efi is not None and isinstance(efi.value, dict):
+        obs = Observation(efi.value.get("revision"), efi.evidence)
     if obs is None or obs.value is None:
         raise Undecided("the UEFI revision (shell banner or Linux's `efi: EFI vX.Y` line)")
     seen = uefi_revision_tuple(obs.value)
@@ -57,7 +65,7 @@ def check_revision(facts: Facts, params: dict[str, Any], context: CheckContext) 
     facts=("boot.method", "linux.efi_stub", "linux.efi"),
 )
 def check_acpi_boot(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
-    method = facts.first("boot.method")
+    method = boot_method(facts)
     if method is None:
         raise Undecided("a Linux boot log (ACPI or device-tree lines)")
     expected = "EFI stub boot with ACPI"
