@@ -263,3 +263,10 @@ def test_random_bytes_give_table_or_input_error():
         except InputFormatError:
             continue
         decode_fields(table)
+
+
+def test_gtdt_truncated_before_platform_timers():
+    data = (QEMU / "gtdt.dat").read_bytes()[:80]
+    gtdt = decode_fields(decode_table(data))[1]
+    assert "watchdogs" not in gtdt
+    assert gtdt["timers"]["el2"]["gsiv"] == 26

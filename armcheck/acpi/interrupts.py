@@ -103,16 +103,15 @@ _GTDT_TIMERS = (
 
 
 def decode_gtdt(table: AcpiTable) -> dict[str, Any]:
-    """Decode the generic timers and platform timer structures of a GTDT."""
+    """Decode the generic timers and platform timer structures of a GTDT.
+
+    "blocks" and "watchdogs" are left out when the table ends before the
+    platform timer count, so that a cut table does not read as "no watchdog".
+    """
     data = table.data
     timers: dict[str, Any] = {}
     watchdogs: list[dict[str, Any]] = []
-    value: dict[str, Any] = {
-        "revision": table.revision,
-        "timers": timers,
-        "blocks": 0,
-        "watchdogs": watchdogs,
-    }
+    value: dict[str, Any] = {"revision": table.revision, "timers": timers}
     fields = list(_GTDT_TIMERS)
     # GTDT revision 3 (ACPI 6.3) adds the virtual EL2 timer at offset 96.
     if table.revision >= 3:
@@ -125,9 +124,10 @@ def decode_gtdt(table: AcpiTable) -> dict[str, Any]:
     count = read_uint(data, 88, 4)
     start = read_uint(data, 92, 4)
     if count is None or start is None:
+        # Leave "blocks" and "watchdogs" out: the table does not show them.
         table.problems.append("truncated before the platform timer count")
         return value
-    value["platform_timer_count"] = count
+    value.update(platform_timer_count=count, blocks=0, watchdogs=watchdogs)
     if count == 0:
         return value
     fixed_end = 104 if table.revision >= 3 else 96
