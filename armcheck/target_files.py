@@ -62,9 +62,9 @@ QEMU_KEYS = (
 )
 POWER_ACTIONS = ("on", "off", "cycle")
 CREDENTIAL_KEYS = ("user", "password", "password_env")
-PROMPT_KEYS = ("uefi", "linux", "login", "password")
-BOOT_KEYS = ("keys", "key_until", "entry", "menu_key", "uefi_shell")
-TIMEOUT_STAGES = ("firmware", "uefi_shell", "command", "linux", "login", "power_off", "total")
+PROMPT_KEYS = ("uefi_shell", "linux_shell", "login", "password")
+BOOT_KEYS = ("uefi_shell_keys", "uefi_shell_command", "entry", "menu_key", "uefi_shell")
+TIMEOUT_STAGES = ("firmware", "uefi-shell", "command", "linux", "linux-shell", "power-off")
 MARKER_KEYS = ("name", "pattern")
 
 
@@ -92,7 +92,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     mapping.line = node.start_mark.line + 1
     mapping.lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        if key_node.tag == "tag:yaml.org,2002:bool":
+            # YAML 1.1 reads the keys on, off, yes and no as booleans; power.on must stay "on".
+            key: Any = key_node.value
+        else:
+            key = loader.construct_object(key_node, deep=True)
         if key in mapping:
             raise TargetError(
                 f"{loader.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}; "
@@ -217,12 +221,14 @@ def parse_target(data: Any, source: str, default_name: str) -> Target:
     target.credentials = _parse_credentials(check, top)
     target.prompts = _parse_prompts(check, top)
     target.boot = _parse_boot(check, top)
+    target.options["boot"] = target.boot
     target.profile = check.string(top, "profile", "profile")
     delay = check.number(console, "char_delay", "console.char_delay")
     if delay is None:
         delay = check.number(top, "char_delay", "char_delay", 0.0)
     target.char_delay = delay
     target.timeouts = _parse_timeouts(check, top)
+    target.options["timeouts"] = target.timeouts
     target.markers = _parse_markers(check, top)
     return target
 
@@ -396,23 +402,25 @@ def _parse_prompts(check: _Checker, top: _Mapping) -> dict[str, str]:
 def _parse_boot(check: _Checker, top: _Mapping) -> dict[str, Any]:
     boot = check.mapping(top.get("boot"), "boot", top.lines.get("boot", 1), BOOT_KEYS)
     result: dict[str, Any] = {}
-    if "keys" in boot:
-        keys = boot["keys"]
+    if "uefi_shell_keys" in boot:
+        keys = boot["uefi_shell_keys"]
         if isinstance(keys, str):
             keys = [keys]
         if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
             raise check.fail(
-                boot.lines["keys"],
-                "boot.keys",
+                boot.lines["uefi_shell_keys"],
+                "boot.uefi_shell_keys",
                 "expected a list of key names such as [ESC] or [F2, DOWN, ENTER]",
             )
         for key in keys:
             try:
                 key_bytes(key)
             except UsageError as err:
-                raise check.fail(boot.lines["keys"], "boot.keys", str(err)) from err
-        result["keys"] = list(keys)
-    for key in ("key_until", "entry", "menu_key"):
+                raise check.fail(
+                    boot.lines["uefi_shell_keys"], "boot.uefi_shell_keys", str(err)
+                ) from err
+        result["uefi_shell_keys"] = list(keys)
+    for key in ("uefi_shell_command", "entry", "menu_key"):
         value = check.string(boot, key, f"boot.{key}")
         if value is not None:
             result[key] = value

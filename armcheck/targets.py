@@ -67,10 +67,10 @@ class Target:
     char_delay: float = 0.0
     source: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
-    # How to reach the UEFI shell: `keys` to send, boot manager `entry` label,
-    # `uefi_shell` false when the firmware has none (U-Boot).
+    # How to boot: `uefi_shell_keys` to send, the boot manager `entry` label,
+    # `uefi_shell_command` that starts the OS, `uefi_shell` false when the firmware has none.
     boot: dict[str, Any] = field(default_factory=dict)
-    # Seconds per stage: firmware, uefi_shell, command, linux, login, power_off, total.
+    # Seconds per stage: firmware, uefi-shell, command, linux, linux-shell, power-off.
     timeouts: dict[str, float] = field(default_factory=dict)
     # Extra timing markers: [{"name": ..., "pattern": REGEX}].
     markers: list[dict[str, str]] = field(default_factory=list)
