@@ -264,6 +264,7 @@ TEXT_READERS = [
     "facts_from_table_list_text",
     "facts_from_dump_text",
     "facts_from_dmem_lines",
+    "facts_from_acpiview_lines",
 ]
 
 

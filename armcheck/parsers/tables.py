@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from armcheck.acpi import decode_fields, decode_rsdp, decode_table, walk_rsdp
+from armcheck.acpi.acpiview import AcpiviewTable, read_acpiview
 from armcheck.acpi.dsl import read_dsl
 from armcheck.acpi.dumps import read_acpidump, read_base64_runs, read_dmem, read_hex_runs
 from armcheck.acpi.header import AcpiTable, is_signature
@@ -241,6 +242,61 @@ def _smbios_from_memory(dump: Any, facts: Facts, file: str | None) -> int:
         table_evidence = _line_evidence(UEFI_SHELL, file, memory.line_at(entry.table_address))
         return record_smbios(entry, structures, facts, evidence, table_evidence)
     return 0
+
+
+def looks_like_acpiview(head: str) -> bool:
+    """Return True when text contains UEFI shell `acpiview` output."""
+    return "Table ---------------" in head or "Installed Table(s):" in head
+
+
+def facts_from_acpiview_lines(lines: Iterable[Line], facts: Facts, file: str | None) -> int:
+    """Record the tables of UEFI shell `acpiview` output.
+
+    A table whose raw dump is complete is decoded from its bytes; otherwise,
+    and for `acpiview -l` lists, only its header fields are recorded.
+    """
+    count = 0
+    for shown in read_acpiview(lines):
+        evidence = _line_evidence(UEFI_SHELL, file, shown.line)
+        if _acpiview_bytes_usable(shown):
+            try:
+                count += facts_from_acpi_binary(bytes(shown.data), facts, evidence, shown.address)
+                continue
+            except InputFormatError as err:
+                log.info("%s: %s", evidence.where(), err)
+        facts.add("acpi.table", _acpiview_header(shown), evidence)
+        count += 1
+    return count
+
+
+def _acpiview_bytes_usable(shown: AcpiviewTable) -> bool:
+    if not shown.complete:
+        return False
+    data = bytes(shown.data)
+    if shown.signature == "RSDP":
+        return data[:8] == b"RSD PTR "
+    if data[:4] != shown.signature.encode("ascii", "replace"):
+        return False
+    # acpiview checks the sum itself; a disagreement means the dump was misread.
+    return shown.checksum_ok is None or shown.checksum_ok == (sum(data) % 256 == 0)
+
+
+def _acpiview_header(shown: AcpiviewTable) -> dict[str, Any]:
+    def number(name: str) -> int | None:
+        text = shown.fields.get(name, "")
+        return int(text) if text.isdigit() else None
+
+    problems = [] if shown.listed_only else ["the raw dump was incomplete; header fields only"]
+    return {
+        "signature": shown.signature,
+        "revision": number("Revision"),
+        "length": number("Length") or shown.length,
+        "oem_id": shown.fields.get("Oem ID"),
+        "oem_table_id": shown.fields.get("Oem Table ID"),
+        "address": shown.address,
+        "checksum_ok": shown.checksum_ok,
+        "problems": problems,
+    }
 
 
 # --- acpidump, hex and base64 text ----------------------------------------------------------
@@ -510,6 +566,7 @@ __all__ = [
     "facts_from_acpi_binary",
     "facts_from_acpi_folder",
     "facts_from_acpidump_text",
+    "facts_from_acpiview_lines",
     "facts_from_dmem_lines",
     "facts_from_dmidecode_text",
     "facts_from_dsl_text",
@@ -520,6 +577,7 @@ __all__ = [
     "lines_from_text",
     "looks_like_acpi_binary",
     "looks_like_acpidump",
+    "looks_like_acpiview",
     "looks_like_dmem",
     "looks_like_dmidecode",
     "looks_like_dsl",
