@@ -1,8 +1,8 @@
 """Tests of the FADT, MADT, GTDT, SPCR, DBG2, MCFG, IORT and PPTT decoders.
 
-Real tables come from qemu 7.2 `virt` with edk2 (dumped with the UEFI shell's
-`dmem`) and from the data table templates of iasl 20200925 (`iasl -T`),
-compiled; edge cases are built by hand.
+Real tables come from qemu 7.2 `virt` with edk2, dumped with the UEFI shell's
+`dmem`, and from the compiled data table templates of iasl 20200925
+(`iasl -T`). Edge cases are built by hand.
 """
 
 from __future__ import annotations

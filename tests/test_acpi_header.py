@@ -19,7 +19,7 @@ def build_table(
     length: int | None = None,
     fix_checksum: bool = True,
 ) -> bytes:
-    """Build a table with a correct checksum unless told otherwise."""
+    """Build a table whose checksum is correct unless `fix_checksum` is False."""
     total = 36 + len(body)
     header = bytearray(signature)
     header += (total if length is None else length).to_bytes(4, "little")

@@ -1,9 +1,10 @@
 """Tests of the SMBIOS entry point and structure decoders and the dmidecode text reader.
 
-Real data: the SMBIOS 3.0 entry point and table of qemu 7.2 `virt` with edk2,
-dumped with the UEFI shell's `dmem`, laid out as `dmidecode --dump-bin` and
-as /sys/firmware/dmi/tables do it, and dmidecode 3.4 text read from that
-dump; dmidecode 3.2 text from an Ampere eMAG board.
+The real data is the SMBIOS 3.0 entry point and table of qemu 7.2 `virt` with
+edk2, dumped with the UEFI shell's `dmem`. It is laid out as `dmidecode
+--dump-bin` and /sys/firmware/dmi/tables lay it out, and dmidecode 3.4 read
+that dump into text. dmidecode 3.2 text from an Ampere eMAG board adds a
+second real board.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Tests of the table fact readers in armcheck.parsers.tables, on real inputs.
 
-Fixtures: a UEFI shell session on qemu 7.2 `virt` with edk2 (`dmem` of the
-system table, the RSDP, the XSDT, every table and the SMBIOS table), the same
-tables as binaries, `acpidump -f` and `iasl -d` output made from them, and
-trimmed copies of public logs: dmidecode from an Ampere eMAG board, iasl
-disassemblies from a Snapdragon 7c laptop and an AWS Graviton (cut short),
-and a Windows firmware table list in UTF-16.
+The main fixture is a UEFI shell session on qemu 7.2 `virt` with edk2: `dmem`
+of the system table, the RSDP, the XSDT, every table and the SMBIOS table.
+The same tables exist as binaries and as `acpidump -f` and `iasl -d` output.
+Trimmed copies of public logs add dmidecode text from an Ampere eMAG board,
+iasl disassemblies from a Snapdragon 7c laptop and an AWS Graviton (cut
+short), and a Windows firmware table list in UTF-16.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """ACPI table decoders: headers, the RSDP walk, and the fields the checks need.
 
-`decode_table` reads the header of any table; `decode_fields` returns the
-decoded fields of the tables armcheck knows (FADT, MADT, GTDT, SPCR, DBG2,
-MCFG, IORT, PPTT) under the name of their fact key.
+`decode_table` reads the header of any table. `decode_fields` returns the
+decoded fields of the tables armcheck decodes (FADT, MADT, GTDT, SPCR, DBG2,
+MCFG, IORT, PPTT) with the name of their fact key.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def read_generic_address(data: bytes, offset: int) -> GenericAddress | None:
 class AcpiTable:
     """One ACPI table: its header fields, the bytes that were available, and the problems found.
 
-    `data` holds at most `length` bytes; it is shorter when the input was cut
+    `data` contains at most `length` bytes, and fewer when the input was cut
     short. `checksum_ok` is None when the whole table was not available, or
     when the bytes were rebuilt from a disassembly rather than read.
     """
@@ -104,7 +104,7 @@ class AcpiTable:
         return len(self.data) < self.length
 
     def summary(self) -> dict[str, Any]:
-        """The value of an `acpi.table` fact."""
+        """Return the value of an `acpi.table` fact."""
         return {
             "signature": self.signature,
             "revision": self.revision,

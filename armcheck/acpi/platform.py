@@ -1,8 +1,8 @@
 """Decoders for FADT, MCFG, IORT and PPTT.
 
-Sources: ACPI Specification 6.5 for the FADT (section 5.2.9) and the PPTT
-(5.2.30); the PCI Firmware Specification 3.3 for the MCFG; Arm's "IO Remapping
-Table" specification (DEN0049, issue E) for the IORT.
+The FADT (section 5.2.9) and the PPTT (5.2.30) follow the ACPI Specification
+6.5. The MCFG follows the PCI Firmware Specification 3.3, and the IORT follows
+Arm's "IO Remapping Table" specification (DEN0049, issue E).
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ def decode_pptt(table: AcpiTable) -> dict[str, Any]:
     """Count the processor hierarchy nodes of a PPTT and the processors (leaf nodes) among them.
 
     A leaf is a processor node that no other processor node names as its
-    parent; this works for revision 1 tables too, which lack the leaf flag.
+    parent. Counting leaves this way also works for revision 1 tables, which
+    lack the leaf flag.
     """
     data = table.data
     nodes: dict[int, int] = {}

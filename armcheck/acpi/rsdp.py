@@ -1,12 +1,12 @@
 """The RSDP and the walk from it through the XSDT (or RSDT) to every table.
 
-Layouts follow the ACPI Specification 6.5: the RSDP (section 5.2.5.3) is
-"RSD PTR " followed by a checksum over its first 20 bytes, the OEM id, the
-revision (0 for ACPI 1.0, 2 for ACPI 2.0 and later), the 32-bit RSDT address
-and, from revision 2, its length, the 64-bit XSDT address and an extended
-checksum over the whole structure. The XSDT (5.2.8) lists 64-bit table
-addresses, the RSDT (5.2.7) 32-bit ones. The FADT points to the DSDT and the
-FACS, which no XSDT entry names.
+Layouts follow the ACPI Specification 6.5. The RSDP (section 5.2.5.3) starts
+with "RSD PTR ", a checksum over its first 20 bytes, the OEM id, the revision
+(0 for ACPI 1.0, 2 for ACPI 2.0 and later) and the 32-bit RSDT address.
+Revision 2 adds its length, the 64-bit XSDT address and an extended checksum
+over the whole structure. The XSDT (5.2.8) lists 64-bit table addresses and
+the RSDT (5.2.7) 32-bit ones. No XSDT entry names the DSDT or the FACS, so
+the walk follows the FADT to them.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Rsdp:
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """The value of the `acpi.rsdp` fact."""
+        """Return the value of the `acpi.rsdp` fact."""
         return {
             "revision": self.revision,
             "oem_id": self.oem_id,

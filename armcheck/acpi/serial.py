@@ -90,8 +90,8 @@ def decode_spcr(table: AcpiTable) -> dict[str, Any]:
         value["baud"] = baud_from_code(code)
         if code not in SPCR_BAUD_RATES:
             table.problems.append(f"baud rate code {code} is reserved")
-    # Revision 3 adds the UART clock frequency; revision 4 a precise baud rate
-    # that replaces the baud rate code when it is not zero, and a namespace path.
+    # Revision 3 adds the UART clock frequency. Revision 4 adds a namespace
+    # path and a precise baud rate, which replaces the baud rate code when set.
     if table.revision >= 3:
         clock = read_uint(data, 76, 4)
         if clock is not None:

@@ -2,9 +2,10 @@
 
 Each `facts_from_*` function records observations in a given Facts and
 returns how many tables (or SMBIOS structures) it found, so that a caller can
-tell an input that held none. Evidence has the source `acpi-table` or
-`smbios-table`, or `uefi-shell` when the bytes came from a `dmem` dump in a
-console log; text inputs give the line where each table starts.
+tell an input that contained none. Evidence has the source `acpi-table` or
+`smbios-table`, or `uefi-shell` when the bytes came from a `dmem` or
+`acpiview` dump in a console log. Evidence from text inputs names the line
+where each table starts.
 
 The `looks_like_*` helpers let input detection pick a reader from the first
 bytes or lines of a file.
@@ -134,7 +135,7 @@ def facts_from_acpi_folder(path: str | os.PathLike[str], facts: Facts) -> int:
     """Record every table file in a folder (as from /sys/firmware/acpi/tables or acpixtract).
 
     Files that are not tables are skipped and logged. Raises InputFormatError
-    when the folder holds no table at all.
+    when the folder contains no table at all.
     """
     folder = Path(path)
     count = 0
@@ -256,45 +257,45 @@ def facts_from_acpiview_lines(lines: Iterable[Line], facts: Facts, file: str | N
     and for `acpiview -l` lists, only its header fields are recorded.
     """
     count = 0
-    for shown in read_acpiview(lines):
-        evidence = _line_evidence(UEFI_SHELL, file, shown.line)
-        if _acpiview_bytes_usable(shown):
+    for viewed in read_acpiview(lines):
+        evidence = _line_evidence(UEFI_SHELL, file, viewed.line)
+        if _acpiview_bytes_usable(viewed):
             try:
-                count += facts_from_acpi_binary(bytes(shown.data), facts, evidence, shown.address)
+                count += facts_from_acpi_binary(bytes(viewed.data), facts, evidence, viewed.address)
                 continue
             except InputFormatError as err:
                 log.info("%s: %s", evidence.where(), err)
-        facts.add("acpi.table", _acpiview_header(shown), evidence)
+        facts.add("acpi.table", _acpiview_header(viewed), evidence)
         count += 1
     return count
 
 
-def _acpiview_bytes_usable(shown: AcpiviewTable) -> bool:
-    if not shown.complete:
+def _acpiview_bytes_usable(viewed: AcpiviewTable) -> bool:
+    if not viewed.complete:
         return False
-    data = bytes(shown.data)
-    if shown.signature == "RSDP":
+    data = bytes(viewed.data)
+    if viewed.signature == "RSDP":
         return data[:8] == b"RSD PTR "
-    if data[:4] != shown.signature.encode("ascii", "replace"):
+    if data[:4] != viewed.signature.encode("ascii", "replace"):
         return False
     # acpiview checks the sum itself; a disagreement means the dump was misread.
-    return shown.checksum_ok is None or shown.checksum_ok == (sum(data) % 256 == 0)
+    return viewed.checksum_ok is None or viewed.checksum_ok == (sum(data) % 256 == 0)
 
 
-def _acpiview_header(shown: AcpiviewTable) -> dict[str, Any]:
+def _acpiview_header(viewed: AcpiviewTable) -> dict[str, Any]:
     def number(name: str) -> int | None:
-        text = shown.fields.get(name, "")
+        text = viewed.fields.get(name, "")
         return int(text) if text.isdigit() else None
 
-    problems = [] if shown.listed_only else ["the raw dump was incomplete; header fields only"]
+    problems = [] if viewed.listed_only else ["the raw dump was incomplete; header fields only"]
     return {
-        "signature": shown.signature,
+        "signature": viewed.signature,
         "revision": number("Revision"),
-        "length": number("Length") or shown.length,
-        "oem_id": shown.fields.get("Oem ID"),
-        "oem_table_id": shown.fields.get("Oem Table ID"),
-        "address": shown.address,
-        "checksum_ok": shown.checksum_ok,
+        "length": number("Length") or viewed.length,
+        "oem_id": viewed.fields.get("Oem ID"),
+        "oem_table_id": viewed.fields.get("Oem Table ID"),
+        "address": viewed.address,
+        "checksum_ok": viewed.checksum_ok,
         "problems": problems,
     }
 

@@ -32,7 +32,7 @@ class DmiRecord:
 
 @dataclass
 class DmidecodeOutput:
-    """What dmidecode text shows: the SMBIOS version line and the records."""
+    """The SMBIOS version line and the records of dmidecode text output."""
 
     version: str | None = None
     version_line: Line | None = None
@@ -95,6 +95,7 @@ def _number(record: DmiRecord, name: str) -> int | None:
 def describe_records(output: DmidecodeOutput) -> dict[str, tuple[object, Line]]:
     """Return fact key -> (value, line) for the types 0 to 4 that the output shows."""
     values: dict[str, tuple[object, Line]] = {}
+
     bios = output.first(0)
     if bios is not None:
         values["smbios.bios"] = (
@@ -105,6 +106,7 @@ def describe_records(output: DmidecodeOutput) -> dict[str, tuple[object, Line]]:
             },
             bios.line,
         )
+
     system = output.first(1)
     if system is not None:
         values["smbios.system"] = (
@@ -116,6 +118,7 @@ def describe_records(output: DmidecodeOutput) -> dict[str, tuple[object, Line]]:
             },
             system.line,
         )
+
     board = output.first(2)
     if board is not None:
         values["smbios.baseboard"] = (
@@ -126,12 +129,14 @@ def describe_records(output: DmidecodeOutput) -> dict[str, tuple[object, Line]]:
             },
             board.line,
         )
+
     chassis = output.first(3)
     if chassis is not None:
         values["smbios.chassis"] = (
             {"manufacturer": _value(chassis, "Manufacturer"), "type": _value(chassis, "Type")},
             chassis.line,
         )
+
     processors = [record for record in output.records if record.type == 4]
     if processors:
         values["smbios.processor"] = (

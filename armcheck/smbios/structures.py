@@ -1,11 +1,11 @@
 """SMBIOS entry points and the structure table walk.
 
 Layouts follow the DMTF System Management BIOS Reference Specification 3.7
-(DSP0134): the 32-bit entry point `_SM_` (section 5.2.1) with its
-intermediate `_DMI_` anchor, the 64-bit entry point `_SM3_` (5.2.2), and
-structures made of a formatted area (type, length, handle, fields) followed
-by a string set: NUL-terminated strings ended by one more NUL. A string field
-holds the 1-based number of a string in the set; 0 means no string.
+(DSP0134). It defines the 32-bit entry point `_SM_` (section 5.2.1) with its
+intermediate `_DMI_` anchor and the 64-bit entry point `_SM3_` (5.2.2). Each
+structure is a formatted area (type, length, handle, fields) followed by a
+string set, which is NUL-terminated strings ended by one more NUL. A string
+field contains the 1-based number of a string in the set, and 0 means none.
 """
 
 from __future__ import annotations
@@ -207,6 +207,7 @@ CHASSIS_TYPES = {
 def describe(table: StructureTable) -> dict[str, Any]:
     """Return the fact values of types 0 to 4, keyed by fact key, for the types present."""
     values: dict[str, Any] = {}
+
     bios = table.of_type(0)
     if bios:
         first = bios[0]
@@ -215,6 +216,7 @@ def describe(table: StructureTable) -> dict[str, Any]:
             "version": first.string(5),
             "release_date": first.string(8),
         }
+
     system = table.of_type(1)
     if system:
         first = system[0]
@@ -224,6 +226,7 @@ def describe(table: StructureTable) -> dict[str, Any]:
             "version": first.string(6),
             "serial": first.string(7),
         }
+
     board = table.of_type(2)
     if board:
         first = board[0]
@@ -232,6 +235,7 @@ def describe(table: StructureTable) -> dict[str, Any]:
             "product": first.string(5),
             "version": first.string(6),
         }
+
     chassis = table.of_type(3)
     if chassis:
         first = chassis[0]
@@ -243,6 +247,7 @@ def describe(table: StructureTable) -> dict[str, Any]:
             if kind is None
             else CHASSIS_TYPES.get(kind & 0x7F, f"0x{kind & 0x7F:02X}"),
         }
+
     processors = table.of_type(4)
     if processors:
         values["smbios.processor"] = [_processor(structure) for structure in processors]
