@@ -228,12 +228,12 @@ def read_header(path: Path, file: IO[bytes]) -> CaptureHeader:
             f"{path}:1: not an asciicast v2 capture (the header line is not JSON: {err})"
         ) from err
     if not isinstance(header, dict) or header.get("version") != 2:
-        raise CaptureFormatError(f"{path}:1: not an asciicast v2 capture (no \"version\": 2)")
+        raise CaptureFormatError(f'{path}:1: not an asciicast v2 capture (no "version": 2)')
     return CaptureHeader.from_json(header)
 
 
 def iter_events(path: str | os.PathLike[str]) -> Iterator[Event]:
-    """Yield the events of a capture one by one, without holding the file.
+    """Yield the events of a capture one by one, without reading the whole file into memory.
 
     A last line cut short (the writer was killed mid-write) is skipped with a
     warning; a bad line anywhere else is a CaptureFormatError naming the line.

@@ -133,6 +133,8 @@ class TranscriptBuilder:
             # "\r\n" ends a line exactly as "\n" does.
             run = run.replace("\r\n", "\n")
         pieces = run.split("\n")
+        if self._row is not None:
+            self._row += len(pieces) - 1
 
         # The first piece ends the line already in progress, whatever its state.
         self._write_returns(pieces[0], at)
@@ -179,22 +181,11 @@ class TranscriptBuilder:
                 self._write(segment, at)
 
     def _control(self, text: str, index: int, at: float) -> int:
+        """Handle the _SPECIAL character at `index`; return where the text resumes."""
         char = text[index]
-        if self._pending_cr and char not in "\r\n":
+        if self._pending_cr:
             self._pending_cr = False
             self._column = 0
-        if char == "\n":
-            self._pending_cr = False
-            self._end_line(at)
-            self._after_newline = True
-            return index + 1
-        if char == "\r":
-            if self._after_newline:
-                # "\n\r": the carriage return belongs to the line break already taken.
-                self._after_newline = False
-                return index + 1
-            self._pending_cr = True
-            return index + 1
         self._after_newline = False
         if char == "\x08":
             self._column = max(0, self._column - 1)
@@ -226,7 +217,7 @@ class TranscriptBuilder:
         if introducer == "[":
             match = _CSI_FINAL.search(text, position)
             if match is None:
-                self._escape = (sequence + text[position:])[-64:]
+                self._escape = _hold(sequence + text[position:])
                 return length
             sequence += text[position : match.end()]
             self._escape = ""
@@ -235,8 +226,10 @@ class TranscriptBuilder:
         if introducer in "]PX^_":
             # OSC, DCS, SOS, PM, APC: up to BEL or ST (ESC \).
             end = _string_terminator(text, position)
+            if sequence.endswith("\x1b") and text.startswith("\\", position):
+                end = position + 1  # the ST was split between two reads
             if end < 0:
-                self._escape = (sequence + text[position:])[-64:]
+                self._escape = _hold(sequence + text[position:])
                 return length
             self._escape = ""
             return end
@@ -256,10 +249,12 @@ class TranscriptBuilder:
         params = sequence[2:-1]
         if final in "Hf":
             row = _first_number(params, 1)
-            if self._row is not None and row != self._row:
+            same_row = row == self._row
+            if not same_row:
+                # A move to another row, or to a row when the current one is unknown.
                 self._break_row()
             self._row = row
-            self._column = max(0, _second_number(params, 1) - 1) if row == self._row else 0
+            self._column = max(0, _second_number(params, 1) - 1) if same_row else 0
         elif final in "BEd":
             if final == "d":
                 row = _first_number(params, 1)
@@ -327,6 +322,11 @@ class TranscriptBuilder:
     def _emit(self, text: str, start: float, end: float) -> None:
         self._lines.append(Line(self._number, start, text.rstrip(" "), end))
         self._number += 1
+
+
+def _hold(sequence: str) -> str:
+    """Keep an unfinished escape sequence for the next read: its introducer and its tail."""
+    return sequence if len(sequence) <= 64 else sequence[:2] + sequence[-62:]
 
 
 def _string_terminator(text: str, position: int) -> int:

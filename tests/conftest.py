@@ -35,7 +35,10 @@ class PtyPair:
 
         def run() -> None:
             for chunk in chunks:
-                self.write(chunk)
+                try:
+                    self.write(chunk)
+                except OSError:
+                    return  # the test closed the pseudo-terminal
                 if interval:
                     time.sleep(interval)
 

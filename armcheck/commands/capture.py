@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 DEFAULT_CAPTURE_TIMEOUT = 300.0
 ESCAPE_KEY = b"\x1d"  # Ctrl-], the escape key of telnet and pyserial's miniterm
 POLL_INTERVAL = 0.01  # seconds between checks for a pseudo-terminal reader
+# Seconds between a reader opening the pseudo-terminal and the first byte:
+# pyserial discards pending input right after it opens a port, so bytes sent
+# at once could be lost.
+PTY_SETTLE = 0.1
 
 
 def _compile_until(until: str | None) -> re.Pattern[str] | None:
@@ -192,6 +196,7 @@ def _replay_on_pty(events: Iterator[Event], speed: float) -> None:
         while _reader_absent(master):
             time.sleep(POLL_INTERVAL)
         log.info("a reader opened %s; replaying", path)
+        time.sleep(PTY_SETTLE)
         if _play_to_master(master, events, speed):
             click.echo(
                 f"armcheck: end of capture; waiting for the reader to close {path}", err=True

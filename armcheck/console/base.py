@@ -23,7 +23,7 @@ import pexpect
 import pexpect.expect
 import pexpect.spawnbase
 
-from armcheck.capture import CaptureWriter
+from armcheck.capture import CaptureWriter, encode_text
 from armcheck.errors import BoardFault, ConsoleClosed, ConsoleTimeout, UsageError
 from armcheck.transcript import EscapeFilter, Line, TranscriptBuilder
 
@@ -163,6 +163,7 @@ class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
         self.before_limit = max(before_limit, 2 * search_window)
         self.before_truncated = False
         self.deadline: float | None = None
+        self.closed_reason = ""
         self._filter = EscapeFilter()
 
     def read_nonblocking(self, size: int = 1, timeout: float | None = None) -> str:
@@ -175,6 +176,7 @@ class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
             data = self.console._read(size, timeout)
         except ConsoleClosed as err:
             self.flag_eof = True
+            self.closed_reason = str(err)
             raise pexpect.EOF(str(err)) from err
         if not data:
             raise pexpect.TIMEOUT("nothing arrived")
@@ -309,9 +311,8 @@ class Console:
         finally:
             self._spawn.deadline = None
         if index == len(compiled):
-            raise ConsoleClosed(
-                f"console {self.name} closed while waiting for {description}{self._tail()}"
-            )
+            reason = self._spawn.closed_reason or f"console {self.name} closed"
+            raise ConsoleClosed(f"{reason} while waiting for {description}{self._tail()}")
         if index == len(compiled) + 1:
             waited = time.monotonic() - started
             log.info("timed out after %.1f s waiting for %s", waited, description)
@@ -338,12 +339,16 @@ class Console:
         )
 
     def send(self, text: str | bytes, secret: bool = False) -> None:
-        """Send text (or raw bytes) to the board, recorded in the capture as input."""
+        """Send text (or raw bytes) to the board, recorded in the capture as input.
+
+        With `secret`, the capture records a mask instead, and the text is
+        masked wherever it shows up later in the capture (an echoing shell).
+        """
         data = text.encode() if isinstance(text, str) else text
         if secret:
             log.debug("sending a secret (%d characters, not logged)", len(data))
-            if self.capture is not None and isinstance(text, str):
-                self.capture.add_secret(text)
+            if self.capture is not None:
+                self.capture.add_secret(encode_text(data))
         else:
             log.debug("sending %r", data)
         if self.capture is not None:
