@@ -254,7 +254,7 @@ def _read_capture(path: Path, facts: Facts) -> int:
         command_lines: list[Line] = []
 
         def take(line: Line) -> None:
-            if commands and in_command_block(line.time, commands):
+            if commands and in_command_block(line.end, commands):
                 command_lines.append(line)
             else:
                 parser.feed_candidate(line.number, line.text, line.time)

@@ -54,13 +54,15 @@ def command_blocks(lines: Iterable[Line], commands: list[CommandBlock]) -> list[
         return []
     index = 0
     inside = False
+    # A line counts by the time of the byte that ended it: the line that carries
+    # the BEGIN marker starts with the shell prompt, printed before the command.
     for line in lines:
-        while index < len(wanted) and line.time >= wanted[index].end:
+        while index < len(wanted) and line.end >= wanted[index].end:
             index += 1
             inside = False
         if index >= len(wanted):
             break
-        if line.time < wanted[index].start:
+        if line.end < wanted[index].start:
             continue
         text = line.text.strip()
         if _BEGIN.search(text) and not inside:
@@ -77,7 +79,7 @@ def command_blocks(lines: Iterable[Line], commands: list[CommandBlock]) -> list[
 
 
 def in_command_block(time: float, commands: list[CommandBlock]) -> bool:
-    """Tell whether a line that arrived at `time` is output of a Linux shell command."""
+    """Tell whether a line that ended at `time` is output of a Linux shell command."""
     return any(
         block.shell == LINUX_SHELL_STAGE and block.start <= time < block.end for block in commands
     )
