@@ -188,7 +188,9 @@ def facts_from_dmem_lines(lines: Iterable[Line], facts: Facts, file: str | None)
         first_line = min(
             (line for _address, line in dump.pointers.values()), key=lambda line: line.number
         )
-        facts.add("uefi.system_table", value, _line_evidence(UEFI_SHELL, file, first_line))
+        facts.set_once(
+            "uefi.system_table", value, _line_evidence(UEFI_SHELL, file, first_line)
+        )
 
     rsdp_addresses = []
     if "acpi20" in dump.pointers:
