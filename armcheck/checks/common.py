@@ -47,10 +47,20 @@ def table_list_evidence(facts: Facts) -> list[Evidence] | None:
     """Return evidence that the inputs show the whole ACPI table set, or None if they do not.
 
     Linux prints every table it installs at boot (`ACPI: SPCR 0x... (v02 ...)`),
-    and a walk of the XSDT lists every entry, so either one shows a table that
-    is absent. A few tables dumped on their own do not.
+    a walk of the XSDT lists every entry, and a Windows firmware-table list
+    (input kind `table-list`) names every table, so each of them shows a table
+    that is absent. A few tables dumped on their own do not.
     """
-    listed = [obs.evidence for obs in facts.all("acpi.table") if obs.evidence.source == LINUX_LOG]
+    list_files = {
+        entry.get("file")
+        for entry in facts.inputs
+        if isinstance(entry, dict) and entry.get("kind") == "table-list"
+    }
+    listed = [
+        obs.evidence
+        for obs in facts.all("acpi.table")
+        if obs.evidence.source == LINUX_LOG or (list_files and obs.evidence.file in list_files)
+    ]
     if listed:
         return [listed[0], listed[-1]] if len(listed) > 1 else listed
     entries = facts.all("acpi.xsdt.entries")
