@@ -137,8 +137,12 @@ def test_builtins_listed() -> None:
 
 @pytest.mark.parametrize(
     ("name", "gic", "firmware"),
-    [("qemu-virt", None, "edk2"), ("qemu-virt-gicv3", "3", "edk2"), ("qemu-virt-uboot", None, "u-boot")],
-)  # fmt: skip
+    [
+        ("qemu-virt", None, "edk2"),
+        ("qemu-virt-gicv3", "3", "edk2"),
+        ("qemu-virt-uboot", None, "u-boot"),
+    ],
+)
 def test_builtin_qemu_options(name: str, gic: str | None, firmware: str) -> None:
     target = builtin_target(name)
     assert target is not None

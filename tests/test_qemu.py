@@ -1,0 +1,78 @@
+"""The qemu transport with real qemu-system-aarch64 and the distribution's edk2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from armcheck.capture import CaptureWriter, read_capture
+from armcheck.console.base import Console
+from armcheck.console.qemu import QemuTransport
+from armcheck.errors import ConsoleClosed
+from armcheck.shells import UefiShell
+from armcheck.target_files import builtin_target, load_target_text
+from armcheck.targets import open_console
+
+pytestmark = pytest.mark.qemu
+
+EDK2_FIRST_LINE = "UEFI firmware (version"
+
+
+def test_qemu_virt_shell_ver_reset(tmp_path: Path) -> None:
+    target = builtin_target("qemu-virt")
+    assert target is not None
+    target.qemu["guest"] = False
+    capture = CaptureWriter(tmp_path / "shell.cast", target=target.name)
+    console: Console = open_console(target, capture)
+    transport = console.transport
+    assert isinstance(transport, QemuTransport)
+    try:
+        shell = UefiShell(console)
+        shell.reach(60)
+        version = shell.run("ver", 30)
+        memory_map = shell.run("memmap", 30)
+        transport.reset()
+        console.expect(r"UEFI firmware \(version", 60, what="the banner after a reset")
+        folder = transport._folder
+    finally:
+        console.close()
+        capture.close()
+
+    assert version.splitlines()[0] == "UEFI Interactive Shell v2.2"
+    assert "Shell>" not in version
+    assert memory_map.splitlines()[0].split()[:3] == ["Type", "Start", "End"]
+    assert transport.exit_status is not None
+    assert folder is not None and not folder.exists()
+
+    recorded = read_capture(tmp_path / "shell.cast")
+    outputs = recorded.output_events()
+    assert outputs[0].text.startswith(EDK2_FIRST_LINE)
+    markers = {event.text: event.time for event in recorded.markers()}
+    assert markers["power-on"] == 0.0
+    assert markers["uefi-shell"] > 0.0
+
+
+def test_qemu_exit_status_and_stderr(tmp_path: Path) -> None:
+    text = "console:\n  qemu:\n    extra_args: [-no-such-option]\n"
+    transport = QemuTransport(load_target_text(text, "bad.yaml", "bad"))
+    transport.open()
+    try:
+        with pytest.raises(ConsoleClosed) as caught:
+            while True:
+                transport.read(4096, 30)
+    finally:
+        transport.close()
+    message = str(caught.value)
+    assert "qemu exited with status 1" in message
+    assert "-no-such-option" in message
+
+
+def test_qemu_console_closed_in_expect(tmp_path: Path) -> None:
+    text = "console:\n  qemu:\n    extra_args: [-no-such-option]\n"
+    console = open_console(load_target_text(text, "bad.yaml", "bad"), None)
+    try:
+        with pytest.raises(ConsoleClosed):
+            console.expect("Shell> ", 30)
+    finally:
+        console.close()
