@@ -332,7 +332,13 @@ def check_capture(
 
     state = session.read_run_state(capture_path)
     facts = read_facts([capture_path])
-    context = context_from_facts(facts, live=state.live, reached=state.reached, target=target_name)
+    context = context_from_facts(
+        facts,
+        live=state.live,
+        reached=state.reached,
+        complete=state.complete or not state.live,
+        target=target_name,
+    )
     results = run_checks(facts, profile, context)
     properties = report_properties(facts, target_name, profile.name, capture_path)
     write_junit(results, junit_path, properties)

@@ -70,13 +70,16 @@ class CheckContext:
     """What the checks know about the run besides the facts.
 
     `live` is true during `armcheck run`; `reached` holds the boot stages the
-    run reached. `sources` holds the evidence source kinds that the inputs
-    contained. `today` dates waivers, and `host_time` (POSIX seconds) is the
-    host clock when the console printed the firmware time, or None if unknown.
+    run reached, and `complete` is false when the run ended early (console
+    lost, timeout, panic), so that what it never showed is an error.
+    `sources` holds the evidence source kinds that the inputs contained.
+    `today` dates waivers, and `host_time` (POSIX seconds) is the host clock
+    when the console printed the firmware time, or None if unknown.
     """
 
     live: bool = False
     reached: frozenset[str] = frozenset()
+    complete: bool = True
     sources: frozenset[str] = frozenset()
     target: str = ""
     today: date = field(default_factory=date.today)
@@ -161,6 +164,7 @@ def context_from_facts(
     facts: Facts,
     live: bool = False,
     reached: Iterable[str] | None = None,
+    complete: bool = True,
     target: str = "",
     today: date | None = None,
     host_time: float | None = None,
@@ -182,6 +186,7 @@ def context_from_facts(
     return CheckContext(
         live=live,
         reached=frozenset(reached or ()),
+        complete=complete,
         sources=frozenset(sources),
         target=target,
         today=today or date.today(),
@@ -225,6 +230,9 @@ def _undecided_result(check: Check, needs: str, context: CheckContext) -> CheckR
     stages = check.stages
     if context.live and stages and not any(stage in context.reached for stage in stages):
         message = f"not decided: the run never reached {' or '.join(stages)}, which shows {needs}"
+        return CheckResult(check.check_id, Status.ERROR, message, expected=needs, seen="nothing")
+    if context.live and not context.complete:
+        message = f"not decided: the run ended early, before the console showed {needs}"
         return CheckResult(check.check_id, Status.ERROR, message, expected=needs, seen="nothing")
     message = f"skipped: the inputs do not contain {needs}"
     return CheckResult(
