@@ -24,10 +24,11 @@ class PtyPair:
     def write(self, data: bytes) -> float:
         """Write all of `data` to the master side; return the monotonic time of the write."""
         at = time.monotonic()
+        # Recorded before the write, so a reader woken by it already sees the time.
+        self.write_times.append(at)
         view = memoryview(data)
         while view:
             view = view[os.write(self.master, view) :]
-        self.write_times.append(at)
         return at
 
     def write_chunks(self, chunks: Sequence[bytes], interval: float = 0.0) -> threading.Thread:

@@ -55,7 +55,8 @@ def test_capture_header_fields(tmp_path: Path) -> None:
         pass
     header = json.loads(path.read_text().splitlines()[0])
     assert header["version"] == 2
-    assert header["width"] > 0 and header["height"] > 0
+    assert header["width"] == 100
+    assert header["height"] == 31
     assert header["armcheck"]["target"] == "/dev/ttyUSB0"
     assert header["armcheck"]["baud"] == 115200
     assert read_capture(path).header.target == "/dev/ttyUSB0"

@@ -1,4 +1,4 @@
-"""Command consoles: a local script on a pseudo-terminal stands in for ipmitool or telnet."""
+"""Command consoles: a local script on a pseudo-terminal plays the part of ipmitool or telnet."""
 
 from __future__ import annotations
 

@@ -195,7 +195,7 @@ def run_capture(args: list[str], timeout: float = 60) -> subprocess.CompletedPro
 def test_cli_capture_replay_byte_exact(pty_pair, tmp_path: Path) -> None:
     cast = tmp_path / "x.cast"
     process = start_capture(
-        cast, [pty_pair.path, "--baud", "115200", "--until", "MARK-END", "--timeout", "30"]
+        cast, pty_pair.path, ["--baud", "115200", "--until", "MARK-END", "--timeout", "30"]
     )
     for chunk in BOARD_CHUNKS:
         pty_pair.write(chunk)
@@ -223,38 +223,51 @@ def test_cli_capture_replay_byte_exact(pty_pair, tmp_path: Path) -> None:
         assert abs(recorded - sent) < 0.005, f"chunk at byte {start}: {recorded} vs {sent}"
 
 
-def start_capture(cast: Path, args: list[str]) -> subprocess.Popen[bytes]:
-    """Start `armcheck capture ARGS -o CAST` and return once it has attached.
+def start_capture(cast: Path, port: str, args: list[str]) -> subprocess.Popen[bytes]:
+    """Start `armcheck capture PORT ARGS -o CAST` and return once it has opened PORT.
 
-    pyserial flushes what a port received before it was opened, so a test
-    writes only after the capture header exists.
+    pyserial discards what a port received before it was opened, so a test
+    writes only after the capture process holds the port (seen in /proc).
     """
     process = subprocess.Popen(
-        [*ARMCHECK, "capture", *args, "-o", str(cast)], stderr=subprocess.PIPE
+        [*ARMCHECK, "capture", port, *args, "-o", str(cast)], stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not (cast.exists() and cast.stat().st_size > 0):
+    while time.monotonic() < deadline and not _holds(process.pid, port):
         time.sleep(0.01)
-    time.sleep(0.3)
+    time.sleep(0.1)  # pyserial discards pending input just after the open
     return process
+
+
+def _holds(pid: int, path: str) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def test_cli_capture_timeout_exit_3(pty_pair, tmp_path: Path) -> None:
     process = start_capture(
-        tmp_path / "t.cast", [pty_pair.path, "--until", "NEVER", "--timeout", "1.5"]
+        tmp_path / "t.cast", pty_pair.path, ["--until", "NEVER", "--timeout", "1.5"]
     )
     pty_pair.write(b"first line\r\nsecond line\r\n")
     _, stderr_bytes = process.communicate(timeout=30)
     stderr = stderr_bytes.decode()
-    result = process
-    assert result.returncode == EXIT_INCOMPLETE
+    assert process.returncode == EXIT_INCOMPLETE
     assert "timed out after 1.5 s waiting for --until 'NEVER'" in stderr
     assert "| second line" in stderr
 
 
 def test_cli_capture_no_until_exit_0(pty_pair, tmp_path: Path) -> None:
     cast = tmp_path / "plain.cast"
-    process = start_capture(cast, [pty_pair.path, "--timeout", "1.5"])
+    process = start_capture(cast, pty_pair.path, ["--timeout", "1.5"])
     pty_pair.write(b"some output\r\n")
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == EXIT_OK, stderr.decode()
@@ -281,7 +294,7 @@ def test_cli_capture_unknown_target(tmp_path: Path) -> None:
 
 
 def test_cli_capture_lost_console_exit_3(pty_pair, tmp_path: Path) -> None:
-    process = start_capture(tmp_path / "lost.cast", [pty_pair.path, "--timeout", "30"])
+    process = start_capture(tmp_path / "lost.cast", pty_pair.path, ["--timeout", "30"])
     pty_pair.write(b"going away\r\n")
     time.sleep(0.3)
     os.close(pty_pair.master)

@@ -252,8 +252,8 @@ def console_command(target: str | None, output: str | None, baud: int) -> None:
     """Open an interactive terminal on TARGET's console, recording as it goes.
 
     Keys go to the board as typed (Ctrl-C included); press Ctrl-] to leave.
-    The capture holds what the board printed, not the keys typed, because
-    typed keys may be a password.
+    The capture contains what the board printed but not the keys typed,
+    because typed keys may be a password.
     """
     spec = resolve_target(target, baud=baud)
     if output is None:

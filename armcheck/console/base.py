@@ -38,8 +38,8 @@ RECENT_LINES = 20
 BEFORE_LIMIT = 1 << 20
 # When new text arrives, the search starts this many characters before it, so
 # a match that began in older text is still found. Rescanning the whole
-# window on every read made expect cost (reads x window) and capped it near
-# 12 MB/s in benchmarks/expect_throughput.py.
+# window on every read costs (reads x window): benchmarks/expect_throughput.py
+# measured about 12 MB/s that way, against 20 MB/s and more with the overlap.
 # NOTE: a match longer than this that was still growing when the previous
 # read arrived is missed; prompts and markers are far shorter.
 MATCH_OVERLAP = 4096
@@ -103,7 +103,7 @@ def _compile(regex: str, kind: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class Match:
-    """What `Console.expect` found: the pattern index, the match and the text before it."""
+    """A successful `Console.expect`: the pattern index, the matched text and the text before it."""
 
     index: int
     pattern: str

@@ -6,7 +6,7 @@ board's output and pass keystrokes on. The program runs as the leader of a
 new session on its own pseudo-terminal (ptyprocess), so close() can end it
 together with any children it started. The terminal is put in raw mode
 before the program starts, so the line discipline neither echoes input nor
-turns `\\n` into `\\r\\n`: the capture holds the bytes the program wrote.
+turns `\\n` into `\\r\\n`, and the capture contains the bytes the program wrote.
 """
 
 from __future__ import annotations

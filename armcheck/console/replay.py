@@ -55,7 +55,7 @@ class ReplayTransport(Transport):
         self._start = time.monotonic()
 
     def due(self, event: Event) -> float:
-        """The monotonic time at which `event` is played."""
+        """Return the monotonic time at which `event` is played."""
         return self._start + event.time / self.speed
 
     def read(self, size: int, timeout: float | None) -> bytes:

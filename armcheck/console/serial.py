@@ -105,7 +105,8 @@ class SerialTransport(Transport):
         fd = getattr(port, "fd", None)
         sock = getattr(port, "_socket", None)
         if isinstance(fd, int):
-            # Non-blocking, so that reading "what is waiting" never blocks.
+            # Non-blocking, so that the reads after the first return at once
+            # when nothing more is waiting.
             os.set_blocking(fd, False)
             self._fd = fd
         elif isinstance(sock, socket.socket):
@@ -147,8 +148,8 @@ class SerialTransport(Transport):
                 f"serial port {self.name} was lost: it is readable but returned no data "
                 "(unplugged, or another program holds it)"
             )
-        # A pseudo-terminal hands out at most about 4 KB per read; take the rest
-        # of what is already waiting now, so a fast stream costs fewer reads.
+        # A pseudo-terminal hands out at most about 4 KB per read. Taking the
+        # rest of what is already waiting now means a fast stream costs fewer reads.
         parts = [data]
         waiting = size - len(data)
         while waiting > 0:
