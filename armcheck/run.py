@@ -16,7 +16,6 @@ are written before the run returns.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from armcheck.errors import (
 )
 from armcheck.facts import Facts
 from armcheck.progress import Progress
-from armcheck.results import CheckResult, exit_status
+from armcheck.results import CheckResult
 from armcheck.targets import QEMU, Target, open_console, resolve_target
 
 log = logging.getLogger(__name__)
@@ -142,8 +141,9 @@ def default_run_dir(target: Target) -> Path:
 class BootDriver:
     """Drives one console through the stages; each method returns or raises ConsoleError."""
 
-    def __init__(self, console: Console, target: Target, request: RunRequest,
-                 progress: Progress) -> None:
+    def __init__(
+        self, console: Console, target: Target, request: RunRequest, progress: Progress
+    ) -> None:
         self.console = console
         self.target = target
         self.request = request
@@ -324,37 +324,32 @@ def check_capture(
     json_path: Path,
     strict: bool = False,
 ) -> RunOutcome:
-    """Read facts from a run's capture, check them, and write JUnit and JSON reports."""
-    from armcheck.checks import context_from_facts, run_checks
-    from armcheck.inputs import read_facts
-    from armcheck.reports.json_report import write_json
-    from armcheck.reports.junit import write_junit
+    """Read facts from a run's capture, check them, and write JUnit and JSON reports.
 
-    state = session.read_run_state(capture_path)
-    facts = read_facts([capture_path])
-    context = context_from_facts(
-        facts,
-        live=state.live,
-        reached=state.reached,
-        complete=state.complete or not state.live,
-        target=target_name,
+    This is what `armcheck check CAPTURE` does, so both give the same verdicts.
+    """
+    from armcheck.verdict import (
+        decide,
+        read_check_inputs,
+        report_properties,
+        run_state_of,
+        verdict_status,
+        write_reports,
     )
-    results = run_checks(facts, profile, context)
-    properties = report_properties(facts, target_name, profile.name, capture_path)
-    write_junit(results, junit_path, properties)
-    extra = dict(properties)
-    extra["run"] = {
+
+    state = run_state_of([capture_path])
+    facts = read_check_inputs([str(capture_path)])
+    results, _context = decide(facts, profile, state, target_name)
+    properties = report_properties(facts, profile, target_name, str(capture_path))
+    run = {
         "reached": state.reached,
         "complete": state.complete,
         "error": state.error,
         "interrupted": state.interrupted,
     }
-    write_json(facts, results, json_path, extra)
-    status = exit_status(results, strict)
-    if state.live and not state.complete:
-        status = EXIT_INCOMPLETE
+    write_reports(facts, results, profile, properties, str(junit_path), str(json_path), run)
     return RunOutcome(
-        status=status,
+        status=verdict_status(results, state, strict),
         run_dir=capture_path.parent,
         capture=capture_path,
         junit=junit_path,
@@ -364,15 +359,3 @@ def check_capture(
         error=state.error,
         reached=list(state.reached),
     )
-
-
-def report_properties(facts: Facts, target: str, profile: str, capture: Path) -> dict[str, Any]:
-    """Properties for the reports: target, profile, firmware vendor and version, capture."""
-    summary = facts.summary()
-    return {
-        "target": target,
-        "profile": profile,
-        "firmware.vendor": summary.get("firmware.vendor"),
-        "firmware.version": summary.get("firmware.version"),
-        "capture": os.fspath(capture),
-    }

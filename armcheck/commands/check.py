@@ -5,81 +5,26 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from pathlib import Path
-from typing import Any
 
 import click
 import yaml
 
-from armcheck.checks import CATALOGUE, context_from_facts, ordered_ids, run_checks
-from armcheck.errors import InputFormatError
-from armcheck.facts import Facts
-from armcheck.profiles import Profile, builtin_profiles, load_profile
-from armcheck.reports import print_terminal, write_json, write_junit
-from armcheck.results import CheckResult, exit_status
+from armcheck.checks import CATALOGUE, ordered_ids
+from armcheck.profiles import builtin_profiles, load_profile
+from armcheck.reports import print_terminal
+from armcheck.verdict import (
+    capture_target,
+    decide,
+    read_check_inputs,
+    report_properties,
+    run_state_of,
+    verdict_status,
+    write_reports,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "sbbr"
-
-
-def read_check_inputs(paths: list[str]) -> Facts:
-    """Read the inputs as `armcheck facts` does; a facts JSON document is read back as is."""
-    facts = Facts()
-    console_inputs: list[str] = []
-    for path in paths:
-        document = _facts_document(Path(path))
-        if document is not None:
-            facts.merge(Facts.from_json(document))
-        else:
-            console_inputs.append(path)
-    if console_inputs:
-        from armcheck.inputs import read_facts
-
-        facts.merge(read_facts(console_inputs))
-    return facts
-
-
-def _facts_document(path: Path) -> dict[str, Any] | None:
-    """Return the `armcheck facts --json` document in `path`, or None if it is another kind."""
-    if path.suffix.lower() != ".json" or not path.is_file():
-        return None
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputFormatError(f"{path}: not a facts JSON document: {err}") from err
-    if not isinstance(document, dict) or not isinstance(document.get("facts"), dict):
-        return None
-    return document
-
-
-def report_properties(
-    facts: Facts, profile: Profile, target: str, capture: str | None
-) -> dict[str, Any]:
-    """Return the report properties: target, profile, firmware vendor and version, capture."""
-    return {
-        "target": target,
-        "profile": profile.name,
-        "firmware.vendor": facts.value("firmware.vendor") or "",
-        "firmware.version": facts.value("firmware.version") or "",
-        "capture": capture or "",
-    }
-
-
-def write_reports(
-    facts: Facts,
-    results: list[CheckResult],
-    profile: Profile,
-    properties: dict[str, Any],
-    junit: str | None,
-    json_path: str | None,
-) -> None:
-    if junit:
-        write_junit(results, junit, properties)
-    if json_path:
-        write_json(
-            facts, results, json_path, {"properties": properties, "profile": profile.to_json()}
-        )
 
 
 @click.command("check")
@@ -107,9 +52,9 @@ def write_reports(
 @click.option(
     "--target",
     "target_name",
-    default="local",
-    show_default=True,
-    help="Target name for the reports (JUnit classname armcheck.TARGET.AREA).",
+    default=None,
+    help="Target name for the reports (JUnit classname armcheck.TARGET.AREA); default: the "
+    "target a capture names, else local.",
 )
 @click.option(
     "--color/--no-color",
@@ -122,18 +67,20 @@ def check_command(
     junit_path: str | None,
     json_path: str | None,
     strict: bool,
-    target_name: str,
+    target_name: str | None,
     color: bool | None,
 ) -> None:
     """Check saved console logs, captures or table dumps against a compliance profile.
 
     Exit status: 0 all passed or waived, 1 a check failed, 2 bad usage,
-    profile or input, 3 a check could not be decided.
+    profile or input, 3 a check could not be decided or the recorded run
+    ended early. A capture of `armcheck run` gives the verdicts of that run.
     """
     profile = load_profile(profile_name)
     facts = read_check_inputs(list(inputs))
-    context = context_from_facts(facts, target=target_name)
-    results = run_checks(facts, profile, context)
+    state = run_state_of(inputs)
+    target_name = target_name or capture_target(inputs) or "local"
+    results, _context = decide(facts, profile, state, target_name)
 
     captures = [
         entry.get("file")
@@ -145,7 +92,11 @@ def check_command(
     )
     print_terminal(results, sys.stdout, color)
     write_reports(facts, results, profile, properties, junit_path, json_path)
-    sys.exit(exit_status(results, strict))
+    if state.live and not state.complete:
+        click.echo(
+            f"armcheck: the recorded run ended early: {state.error or 'interrupted'}", err=True
+        )
+    sys.exit(verdict_status(results, state, strict))
 
 
 @click.command("profiles")

@@ -1,0 +1,129 @@
+"""Verdicts from facts: the one path shared by `armcheck run` and `armcheck check`.
+
+A capture of `armcheck run` records how far the run got (armcheck.session).
+Both commands build the check context from it, so checking a saved capture
+later gives exactly the verdicts of the live run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from armcheck.capture import CaptureHeader, is_capture, read_header
+from armcheck.checks import CheckContext, context_from_facts, run_checks
+from armcheck.errors import EXIT_INCOMPLETE, InputFormatError
+from armcheck.facts import Facts
+from armcheck.profiles import Profile
+from armcheck.reports.json_report import write_json
+from armcheck.reports.junit import write_junit
+from armcheck.results import CheckResult, exit_status
+from armcheck.session import RunState, read_run_state
+
+
+def run_state_of(paths: Sequence[str | os.PathLike[str]]) -> RunState:
+    """Return the run state of the first capture of a live run among `paths`."""
+    for path in paths:
+        if os.path.isfile(path) and is_capture(path):
+            state = read_run_state(path)
+            if state.live:
+                return state
+    return RunState()
+
+
+def capture_target(paths: Sequence[str | os.PathLike[str]]) -> str | None:
+    """Return the target named in the header of the first capture among `paths`."""
+    for path in paths:
+        if os.path.isfile(path) and is_capture(path):
+            with open(path, "rb") as file:
+                header: CaptureHeader = read_header(path, file)  # type: ignore[arg-type]
+            if header.target:
+                return header.target
+    return None
+
+
+def decide(
+    facts: Facts, profile: Any, state: RunState, target: str
+) -> tuple[list[CheckResult], CheckContext]:
+    """Run the profile's checks on `facts` in the context the run state gives."""
+    context = context_from_facts(
+        facts,
+        live=state.live,
+        reached=state.reached,
+        complete=state.complete or not state.live,
+        target=target,
+    )
+    return run_checks(facts, profile, context), context
+
+
+def verdict_status(results: list[CheckResult], state: RunState, strict: bool = False) -> int:
+    """Exit status of a verdict: 3 when the live run ended early, else by the results."""
+    if state.live and not state.complete:
+        return EXIT_INCOMPLETE
+    return exit_status(results, strict)
+
+
+def read_check_inputs(paths: list[str]) -> Facts:
+    """Read the inputs as `armcheck facts` does; a facts JSON document is read back as is."""
+    facts = Facts()
+    console_inputs: list[str] = []
+    for path in paths:
+        document = _facts_document(Path(path))
+        if document is not None:
+            facts.merge(Facts.from_json(document))
+        else:
+            console_inputs.append(path)
+    if console_inputs:
+        from armcheck.inputs import read_facts
+
+        facts.merge(read_facts(console_inputs))
+    return facts
+
+
+def _facts_document(path: Path) -> dict[str, Any] | None:
+    """Return the `armcheck facts --json` document in `path`, or None if it is another kind."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputFormatError(f"{path}: not a facts JSON document: {err}") from err
+    if not isinstance(document, dict) or not isinstance(document.get("facts"), dict):
+        return None
+    return document
+
+
+def report_properties(
+    facts: Facts, profile: Profile, target: str, capture: str | None
+) -> dict[str, Any]:
+    """Return the report properties: target, profile, firmware vendor and version, capture."""
+    summary = facts.summary()
+    return {
+        "target": target,
+        "profile": profile.name,
+        "firmware.vendor": summary.get("firmware.vendor") or "",
+        "firmware.version": summary.get("firmware.version") or "",
+        "capture": capture or "",
+    }
+
+
+def write_reports(
+    facts: Facts,
+    results: list[CheckResult],
+    profile: Profile,
+    properties: dict[str, Any],
+    junit: str | None,
+    json_path: str | None,
+    run: dict[str, Any] | None = None,
+) -> None:
+    """Write the JUnit and JSON reports that were asked for; `run` says how far a run got."""
+    if junit:
+        write_junit(results, junit, properties)
+    if json_path:
+        extra: dict[str, Any] = {"properties": properties, "profile": profile.to_json()}
+        if run is not None:
+            extra["run"] = run
+        write_json(facts, results, json_path, extra)
