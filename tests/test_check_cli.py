@@ -1,0 +1,172 @@
+"""`armcheck check` and `armcheck profiles` run as a user runs them, on real qemu logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "checks"
+QEMU_LINUX = FIXTURES / "qemu-virt-gicv2-edk2-linux.log"
+QEMU_SHELL = FIXTURES / "qemu-virt-gicv2-edk2-shell.log"
+SPCR_CHECKS = [
+    "uart.spcr_present",
+    "uart.spcr_revision",
+    "uart.interface_type",
+    "uart.base_address",
+    "uart.line_settings",
+]
+
+
+def armcheck(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "armcheck", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def junit_statuses(path: Path) -> dict[str, str]:
+    statuses = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        statuses[case.get("name", "")] = kinds[0] if kinds else "passed"
+    return statuses
+
+
+@pytest.fixture(scope="module")
+def sbsa_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    junit = tmp_path_factory.mktemp("sbsa") / "report.xml"
+    result = armcheck(
+        "check",
+        str(QEMU_LINUX),
+        "--profile",
+        "sbsa-l3",
+        "--junit",
+        str(junit),
+        "--target",
+        "qemu-virt",
+    )
+    return result, junit
+
+
+def test_sbsa_l3_exits_failed(sbsa_run) -> None:
+    assert sbsa_run[0].returncode == 1, sbsa_run[0].stderr
+
+
+def test_sbsa_l3_fails_watchdog(sbsa_run) -> None:
+    assert junit_statuses(sbsa_run[1])["watchdog.sbsa_generic"] == "failure"
+
+
+def test_sbsa_l3_fails_gic_version(sbsa_run) -> None:
+    assert junit_statuses(sbsa_run[1])["cpu.gic_version"] == "failure"
+
+
+@pytest.mark.parametrize("check_id", SPCR_CHECKS)
+def test_sbsa_l3_passes_spcr(sbsa_run, check_id: str) -> None:
+    assert junit_statuses(sbsa_run[1])[check_id] == "passed"
+
+
+def test_sbsa_l3_terminal_totals(sbsa_run) -> None:
+    assert "3 failed" in sbsa_run[0].stdout.splitlines()[-1]
+
+
+def test_sbsa_l3_junit_classname(sbsa_run) -> None:
+    case = ET.parse(sbsa_run[1]).getroot().find(".//testcase[@name='cpu.gic_version']")
+    assert case is not None and case.get("classname") == "armcheck.qemu-virt.cpu"
+
+
+def test_sbsa_l3_junit_firmware_property(sbsa_run) -> None:
+    values = {
+        p.get("name"): p.get("value") for p in ET.parse(sbsa_run[1]).getroot().iter("property")
+    }
+    assert values["firmware.vendor"] == "EDK II"
+
+
+def test_qemu_virt_waives_watchdog(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    result = armcheck("check", str(QEMU_LINUX), "--profile", "qemu-virt", "--junit", str(junit))
+    assert (result.returncode, "WAIVED  watchdog.sbsa_generic" in result.stdout) == (0, True)
+
+
+def test_qemu_virt_waiver_reason_in_junit(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    armcheck("check", str(QEMU_LINUX), "--profile", "qemu-virt", "--junit", str(junit))
+    case = ET.parse(junit).getroot().find(".//testcase[@name='watchdog.sbsa_generic']/skipped")
+    assert case is not None and "no SBSA generic watchdog" in case.get("message", "")
+
+
+def test_shell_and_linux_logs_together(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    armcheck(
+        "check", str(QEMU_SHELL), str(QEMU_LINUX), "--profile", "qemu-virt", "--junit", str(junit)
+    )
+    assert junit_statuses(junit)["smbios.required_types"] == "skipped"
+
+
+def test_shell_log_smbios_types_fail_sbbr(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    result = armcheck("check", str(QEMU_SHELL), "--profile", "sbbr", "--junit", str(junit))
+    assert (result.returncode, junit_statuses(junit)["smbios.required_types"]) == (1, "failure")
+
+
+def test_strict_counts_warnings(tmp_path: Path) -> None:
+    profile = tmp_path / "tables.yaml"
+    profile.write_text("checks:\n  acpi.recommended_tables:\n", encoding="utf-8")
+    result = armcheck("check", str(QEMU_LINUX), "--profile", str(profile), "--strict")
+    plain = armcheck("check", str(QEMU_LINUX), "--profile", str(profile))
+    assert (plain.returncode, result.returncode) == (0, 1)
+
+
+def test_json_report(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    armcheck("check", str(QEMU_LINUX), "--profile", "sbsa-l3", "--json", str(path))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    failed = sorted(r["id"] for r in document["results"] if r["status"] == "failed")
+    assert failed == ["cpu.gic_version", "watchdog.os_driver", "watchdog.sbsa_generic"]
+
+
+def test_facts_json_input(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.json"
+    facts.write_text(armcheck("facts", "--json", str(QEMU_LINUX)).stdout, encoding="utf-8")
+    result = armcheck("check", str(facts), "--profile", "sbsa-l3")
+    assert result.returncode == 1
+
+
+def test_bad_profile_exits_usage(tmp_path: Path) -> None:
+    profile = tmp_path / "bad.yaml"
+    profile.write_text("extends: sbbr\nwaivers:\n  watchdog.bogus:\n    reason: x\n")
+    result = armcheck("check", str(QEMU_LINUX), "--profile", str(profile))
+    assert (result.returncode, f"{profile}:3" in result.stderr) == (2, True)
+
+
+def test_unknown_input_exits_usage(tmp_path: Path) -> None:
+    data = tmp_path / "random.bin"
+    data.write_bytes(bytes(range(256)) * 8)
+    assert armcheck("check", str(data)).returncode == 2
+
+
+def test_profiles_lists_shipped() -> None:
+    names = [line.split()[0] for line in armcheck("profiles").stdout.splitlines()]
+    assert names == ["bsa", "ebbr", "gigabyte-mp30-ar0", "qemu-virt", "sbbr", "sbsa-l3"]
+
+
+def test_profiles_shows_resolved() -> None:
+    document = json.loads(armcheck("profiles", "sbsa-l3", "--json").stdout)
+    assert document["checks"]["cpu.gic_version"]["params"] == {"min_version": 3}
+
+
+def test_profiles_shows_waivers() -> None:
+    assert "no SBSA generic watchdog" in armcheck("profiles", "qemu-virt").stdout
+
+
+def test_profiles_catalogue() -> None:
+    assert "uart.spcr_present  SPCR table present" in armcheck("profiles", "--checks").stdout
