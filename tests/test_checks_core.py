@@ -54,6 +54,22 @@ def test_undecided_live_error_names_stage() -> None:
     assert "never reached linux" in result.message
 
 
+def test_undecided_live_cut_short_is_error() -> None:
+    check = CATALOGUE["uart.interrupt"]
+    context = CheckContext(live=True, reached=frozenset({"firmware", "linux"}), complete=False)
+    result = run_check(check, linux_only_facts(), check.defaults, context)
+    assert result.status == Status.ERROR
+
+
+def test_context_complete_passed_through() -> None:
+    context = context_from_facts(Facts(), live=True, reached=["firmware"], complete=False)
+    assert (context.live, context.reached, context.complete) == (
+        True,
+        frozenset({"firmware"}),
+        False,
+    )
+
+
 def test_undecided_live_reached_is_skipped() -> None:
     check = CATALOGUE["uart.interrupt"]
     context = CheckContext(live=True, reached=frozenset({"firmware", "uefi-shell", "linux"}))

@@ -232,7 +232,7 @@ def _undecided_result(check: Check, needs: str, context: CheckContext) -> CheckR
         message = f"not decided: the run never reached {' or '.join(stages)}, which shows {needs}"
         return CheckResult(check.check_id, Status.ERROR, message, expected=needs, seen="nothing")
     if context.live and not context.complete:
-        message = f"not decided: the run ended early, before the console showed {needs}"
+        message = f"not decided: the run ended early, before it showed {needs}"
         return CheckResult(check.check_id, Status.ERROR, message, expected=needs, seen="nothing")
     message = f"skipped: the inputs do not contain {needs}"
     return CheckResult(
