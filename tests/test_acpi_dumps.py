@@ -136,3 +136,16 @@ def test_decode_text_utf16_with_bom():
 
 def test_decode_text_utf16_without_bom():
     assert decode_text("Signature : APIC\r\n".encode("utf-16-le")) == "Signature : APIC\r\n"
+
+
+def test_dmem_repeated_dump_extends_block():
+    header = (
+        "Memory Address 0000000000001000 8 Bytes\n  00001000: 58 53 44 54 64 00 00 00  *XSDTd...*\n"
+    )
+    whole = (
+        "Memory Address 0000000000001000 10 Bytes\n"
+        "  00001000: 58 53 44 54 64 00 00 00-01 02 03 04 05 06 07 08  *XSDTd...........*\n"
+    )
+    dump = read_dmem(lines_from_text(header + whole))
+    assert len(dump.memory.blocks) == 1
+    assert dump.memory.read(0x1000, 16) == b"XSDTd\x00\x00\x00" + bytes(range(1, 9))

@@ -283,3 +283,36 @@ def test_text_readers_survive_mangled_fixtures(reader):
         for _ in range(200):
             data[generator.randrange(len(data))] = generator.choice(b"0123456789ABCDEF \n:-")
         getattr(tables, reader)(lines_from_bytes(bytes(data)), Facts(), name)
+
+
+@pytest.fixture(scope="module")
+def gicv2_facts() -> Facts:
+    # qemu 7.2 virt,gic-version=2 with 4 CPUs; each table was dumped twice,
+    # first its header, then its whole length.
+    facts = Facts()
+    lines = lines_from_bytes((FIXTURES / "qemu-virt-gicv2-dmem.log").read_bytes())
+    tables.facts_from_dmem_lines(lines, facts, "gicv2.log")
+    return facts
+
+
+def test_gicv2_madt(gicv2_facts):
+    madt = gicv2_facts.value("acpi.madt")
+    assert madt["gicd"][0]["version"] == 2
+    assert madt["msi_frames"] == 1
+    assert madt["gicr"] == 0
+    assert madt["its"] == 0
+    assert [gicc["uid"] for gicc in madt["gicc"]] == [0, 1, 2, 3]
+
+
+def test_gicv2_tables_whole(gicv2_facts):
+    values = [obs.value for obs in gicv2_facts.all("acpi.table")]
+    assert [value["checksum_ok"] for value in values] == [True] * 10
+    assert gicv2_facts.value("acpi.pptt")["processors"] == 4
+
+
+def test_gicv2_evidence_is_whole_dump(gicv2_facts):
+    spcr = gicv2_facts.first("acpi.spcr")
+    lines = lines_from_bytes((FIXTURES / "qemu-virt-gicv2-dmem.log").read_bytes())
+    before = lines[spcr.evidence.line - 2].text
+    assert before.startswith("Memory Address")
+    assert before.endswith(" 50 Bytes")

@@ -106,9 +106,12 @@ class MemoryImage:
     def add(self, address: int, data: bytes, line: Line | None = None) -> None:
         if line is not None:
             self.lines.append((address, line))
+        # A later dump of the same memory (a table header, then the whole
+        # table) overwrites and extends the block it overlaps or follows.
         for block in self.blocks:
-            if block.address + len(block.data) == address:
-                block.data.extend(data)
+            start = address - block.address
+            if 0 <= start <= len(block.data):
+                block.data[start : start + len(data)] = data
                 return
         self.blocks.append(MemoryBlock(address, bytearray(data), line))
 
@@ -120,8 +123,8 @@ class MemoryImage:
         return None
 
     def line_at(self, address: int) -> Line | None:
-        """Return the dump line that shows the byte at `address`."""
-        for start, line in self.lines:
+        """Return the line of the latest dump that shows the byte at `address`."""
+        for start, line in reversed(self.lines):
             if start <= address < start + 16:
                 return line
         return None
