@@ -22,7 +22,7 @@ BANNER_INFO_LINES = 12
 
 _TIANOCORE = re.compile(r"TianoCore (\S+) UEFI (\S+) (.+?)\s*$")
 _EDK2 = re.compile(r"UEFI firmware \(version (.*?) built at (.+?)\)")
-_AMI_VERSION = re.compile(r"Version (\d[\w.]*)\.? Copyright \(C\) (\d{4}) American Megatrends")
+_AMI_VERSION = re.compile(r"Version (\d[\w.]*?)\.? Copyright \(C\) (\d{4}) American Megatrends")
 _UBOOT = re.compile(r"U-Boot(?: (SPL|TPL|VPL))? (\S+) \(([^)]*)\)(.*)$")
 _TFA = re.compile(r"NOTICE:\s+(BL\d+|BL3\d):\s+(v\d\S*)")
 _BDS = re.compile(r"BdsDxe: (loading|starting) (Boot[0-9A-Fa-f]{4})(?: \"([^\"]*)\")?")
@@ -61,8 +61,7 @@ class FirmwareParser:
         message = line.message
         if self.following:
             self.following -= 1
-            if self._take_info(line, message):
-                return
+            self._take_info(line, message)
         if "TianoCore" in message:
             self._tianocore(line, message)
         elif "UEFI firmware (version" in message:
@@ -88,17 +87,13 @@ class FirmwareParser:
         self._flush_info()
         self.following = BANNER_INFO_LINES
 
-    def _take_info(self, line: LogLine, message: str) -> bool:
+    def _take_info(self, line: LogLine, message: str) -> None:
         match = _INFO.match(message)
-        if match is None:
-            return False
-        key, value = match.groups()
-        if key in self._info:
-            return False
+        if match is None or match.group(1) in self._info:
+            return
         if self._info_line is None:
             self._info_line = line
-        self._info[key] = value
-        return True
+        self._info[match.group(1)] = match.group(2)
 
     def _flush_info(self) -> None:
         if self._info and self._info_line is not None:
@@ -160,7 +155,7 @@ class FirmwareParser:
         if match:
             action, option, label = match.groups()
             value = option if label is None else f'{option} "{label}"'
-            self.ctx.add("firmware.boot_option", value, BANNER, line)
+            self.ctx.set_once("firmware.boot_option", value, BANNER, line)
 
     def _phase(self, line: LogLine, message: str) -> None:
         for marker, phase in _PHASES:

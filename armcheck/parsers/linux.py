@@ -60,6 +60,7 @@ class LinuxParser:
         self.seen_kernel = False
         self._its: set[str] = set()
         self._v2m: set[str] = set()
+        self._tables: set[str] = set()
         self._handlers: list[tuple[str, Callable[[LogLine, str], None]]] = [
             ("Linux version ", self._version),
             ("Kernel command line: ", self._cmdline),
@@ -86,9 +87,15 @@ class LinuxParser:
             ("WARNING: ", self._warning),
         ]
 
+        # The handlers grouped by the first two characters of their prefix, so
+        # that a line is compared with a few prefixes only.
+        self._by_head: dict[str, list[tuple[str, Callable[[LogLine, str], None]]]] = {}
+        for prefix, handler in self._handlers:
+            self._by_head.setdefault(prefix[:2], []).append((prefix, handler))
+
     def parse(self, line: LogLine) -> None:
         message = line.message
-        for prefix, handler in self._handlers:
+        for prefix, handler in self._by_head.get(message[:2], ()):
             if message.startswith(prefix):
                 handler(line, message)
                 break
@@ -180,6 +187,10 @@ class LinuxParser:
         for each table it maps (drivers/acpi/acpica/tbprint.c); for the RSDP the
         parenthesis holds only the revision and OEM id.
         """
+        if match.group(0) in self._tables:
+            # The same table printed again (a second boot in one log) adds nothing.
+            return
+        self._tables.add(match.group(0))
         signature, address, length, revision, oem_id, oem_table_id, _ = match.groups()
         if signature == "RSDP":
             value = {

@@ -2,7 +2,7 @@
 
 Speed matters here: a day of console output is hundreds of megabytes, and
 most of its lines carry no fact. `scan_blocks` reads the text in blocks and
-finds candidate lines with one compiled prefilter regex (`CANDIDATE`), which
+finds candidate lines with one compiled prefilter regex (armcheck/parsers/prefilter.py), which
 runs in C; only those lines are decoded and handed to the parsers. Blocks
 that contain terminal controls (escape sequences, a lone carriage return,
 backspace) go through `TranscriptBuilder` instead, line by line. While the
@@ -13,7 +13,6 @@ lines after a banner, every line is handed over.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator
 
 from armcheck.facts import Facts
@@ -21,6 +20,7 @@ from armcheck.parsers import tables_bridge
 from armcheck.parsers.base import HostClock, LogLine, ParseContext, split_prefix
 from armcheck.parsers.firmware import FirmwareParser
 from armcheck.parsers.linux import LinuxParser
+from armcheck.parsers.prefilter import candidate_starts, is_candidate
 from armcheck.parsers.uefi_shell import ShellParser
 from armcheck.transcript import MAX_LINE_CHARS, Line, TranscriptBuilder
 
@@ -28,29 +28,10 @@ log = logging.getLogger(__name__)
 
 BLOCK_BYTES = 1 << 20
 
-# Markers at the start of a message: after a line break or after the `] ` of
-# a printk timestamp, past any mail quoting and host timestamp.
-_MESSAGE_MARKERS = (
-    rb"Linux version |Kernel (?:command line|panic)|efi: |EFI (?:stub|services)|Remapping and"
-    rb"|Machine model|ACPI|earlycon|printk: (?:legacy )?console|console \[|DMI|SMBIOS"
-    rb"|Hardware name|psci: |GIC|ITS |SMP: Total|smp: Brought|Run |WARNING: |PCI ECAM"
-    rb"|NOTICE:|BdsDxe:|Shell>|[A-Za-z]+\d+:\\|UEFI|U-Boot|TianoCore|\[Bds\]"
-    rb"|Loading (?:PEIM|DXE|driver)|DXE IPL|SecCore|SEC: |PEI: |Press |Hit any key"
-    rb"|Version \d|Type +Start"
-    rb"|[\w.-]+ login:"
-    rb"|(?:[\w.@-]+:)+ tty[A-Za-z]+\d+ at "
-    rb"|[\w.@-]+ [\w.:@-]+: (?:registered|rtc core|Initiali[sz]ed|initialized|Watchdog|.*ECAM)"
-)
-_ANYWHERE_MARKERS = (
-    rb"\[Firmware |Internal error: Oops|TianoCore|UEFI (?:firmware|Interactive|v\d)|U-Boot"
-    rb"|American Megatrends|Press ESC|Hit any key"
-)
-CANDIDATE = re.compile(
-    rb"(?:\n(?:> ?)*(?:[\d:.,TZ+-]{8,35} )?|\] )(?:" + _MESSAGE_MARKERS + rb")|" + _ANYWHERE_MARKERS
-)
-# Bytes that need terminal emulation: C0 controls other than tab and line
-# feed, DEL, and a carriage return that does not end a line.
-_TERMINAL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
+# Bytes that need terminal emulation: escape sequences, NUL, backspace, and a
+# carriage return that does not end a line. Other C0 controls are left in the
+# text; the parsers ignore them.
+_TERMINAL_BYTES = (b"\x1b", b"\x00", b"\x08")
 
 
 class LogParser:
@@ -72,13 +53,15 @@ class LogParser:
         """Parse one clean console line; `arrival` is its capture time, when known."""
         message, time, printk = split_prefix(text, self.clock, arrival)
         line = LogLine(number, time, text, message, printk)
-        self.shell.parse(line)
-        self.firmware.parse(line)
+        if not printk:
+            # Firmware and the UEFI shell print no printk timestamps.
+            self.shell.parse(line)
+            self.firmware.parse(line)
         self.linux.parse(line)
 
     def feed_candidate(self, number: int, text: str, arrival: float | None = None) -> None:
         """Parse a line only when it may hold a fact (or a parser wants every line)."""
-        if self.wants_every_line or CANDIDATE.search(b"\n" + text.encode("utf-8", "replace")):
+        if self.wants_every_line or is_candidate(text):
             self.feed(number, text, arrival)
 
     def finish(self) -> None:
@@ -137,31 +120,34 @@ def _terminal_lines(data: bytes, number: int) -> list[Line]:
 
 def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
     """Parse one block that ends with a line feed; return the last line number."""
-    if _TERMINAL.search(block):
+    if _needs_terminal(block):
         return _scan_terminal_block(parser, block, number)
-    # A leading line feed lets CANDIDATE anchor on the first line like on the others.
+    # A leading line feed lets the prefilter anchor on the first line like on the others.
     block = b"\n" + block
-    position = 1
     size = len(block)
+    candidates = iter(candidate_starts(block))
+    position = 1
     while position < size:
-        if parser.wants_every_line:
-            end = block.index(b"\n", position)
-            number += 1
-            parser.feed(number, _clean(block[position:end]))
-            position = end + 1
-            continue
-        match = CANDIDATE.search(block, position - 1)
-        if match is None:
-            return number + block.count(b"\n", position)
-        start = block.rfind(b"\n", 0, match.start() + 1) + 1
-        if start < position:
-            start = position
-        number += block.count(b"\n", position, start)
-        end = block.index(b"\n", max(match.end() - 1, start))
+        if not parser.wants_every_line:
+            start = next(candidates, size)
+            if start < position:
+                continue
+            number += block.count(b"\n", position, start)
+            position = start
+            if position >= size:
+                break
+        end = block.index(b"\n", position)
         number += 1
-        parser.feed(number, _clean(block[start:end]))
+        parser.feed(number, _clean(block[position:end]))
         position = end + 1
     return number
+
+
+def _needs_terminal(block: bytes) -> bool:
+    # Single-byte find() runs at memchr speed, much faster than a regex scan.
+    if any(block.find(byte) >= 0 for byte in _TERMINAL_BYTES):
+        return True
+    return block.find(b"\r") >= 0 and block.count(b"\r") != block.count(b"\r\n")
 
 
 def _clean(data: bytes) -> str:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from armcheck.errors import ArmcheckError
 from armcheck.facts import ACPI_TABLE, SMBIOS_TABLE, Evidence, Facts
 from armcheck.parsers.base import LogLine, ParseContext
 from armcheck.transcript import Line
@@ -55,7 +56,13 @@ def shell_block(kind: str, lines: Sequence[LogLine], ctx: ParseContext) -> None:
     if function is None:
         log.info("%s: no decoder for the `%s` block at line %d", ctx.file, kind, lines[0].number)
         return
-    function(to_lines(lines), ctx.facts, ctx.file)
+    try:
+        function(to_lines(lines), ctx.facts, ctx.file)
+    except (ArmcheckError, ValueError, IndexError) as err:
+        # A garbled dump inside a console log costs its tables, not the whole document.
+        log.warning(
+            "%s:%d: could not decode the `%s` output: %s", ctx.file, lines[0].number, kind, err
+        )
 
 
 def text_file(kind: str, lines: list[Line], facts: Facts, file: str) -> bool:

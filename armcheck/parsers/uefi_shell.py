@@ -2,7 +2,7 @@
 
 A command block starts at a prompt line (`Shell> CMD` or `FS0:\\> CMD`) and
 holds the lines up to the next prompt. Each command has a reader below;
-`dmem` and `acpiview` hex dumps are handed to the table decoders.
+the output of `dmem` and `acpiview` is handed to the table decoders.
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ _DATE = re.compile(r"^\s*(\d\d)/(\d\d)/(\d{4})\s*$")
 _MEMMAP = re.compile(
     r"^\s*([A-Za-z]+)\s+([0-9A-Fa-f]{16})-[0-9A-Fa-f]{16}\s+([0-9A-Fa-f]{16})\s+([0-9A-Fa-f]{16})"
 )
-_SYSTEM_TABLE = re.compile(
-    r"^\s*(ACPI 2\.0|ACPI|SMBIOS 3\.0|SMBIOS) Table\s*:?\s*(?:0x)?([0-9A-Fa-f]+)"
-)
-_HEX_DUMP = re.compile(r"^\s*[0-9A-Fa-f]{8,16}:\s+[0-9A-Fa-f]{2}[ -]")
+# About 3 MB of memory as dmem hex dump lines; enough for every ACPI table of a server.
+MAX_DMEM_LINES = 200_000
 _SERMODE = re.compile(r"\((\d+),\s*([A-Za-z]),\s*(\d+),\s*([\d.]+)\)")
 _PCI = re.compile(
     r"^\s*([0-9A-Fa-f]{2,4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{2})\s+==>\s+(.*)$"
@@ -73,9 +71,14 @@ class ShellParser:
         self.ctx = ctx
         self.command: str | None = None
         self.block: list[LogLine] = []
-        self._prompt_line: LogLine | None = None
         self._tables = tables
         self._date: str | None = None
+        self._dmem_lines: list[LogLine] = []
+        self._smbios_types: set[int] = set()
+        self._smbios_line: LogLine | None = None
+        # Every `dmem` block of the session, decoded together at the end: the
+        # ACPI 2.0 pointer comes from one dump and the tables from later ones.
+        self._dmem_lines: list[LogLine] = []
 
     @property
     def in_block(self) -> bool:
@@ -86,8 +89,11 @@ class ShellParser:
         prompt = _PROMPT.match(text) if ">" in text else None
         if prompt is not None:
             self._close()
-            self.command = prompt.group(1).strip()
-            self._prompt_line = line
+            command = prompt.group(1).strip()
+            # Only commands with a reader open a block: the output of others
+            # (or of a booted OS) must not be held line by line.
+            if command and command.split()[0].lower() in _READERS:
+                self.command = command
             self.ctx.set_once("uefi.shell.seen", True, UEFI_SHELL, line)
             return
         self._banner(line, text)
@@ -98,6 +104,15 @@ class ShellParser:
 
     def finish(self) -> None:
         self._close()
+        if self._dmem_lines and self._tables is not None:
+            self._tables("dmem", self._dmem_lines)
+        self._dmem_lines = []
+        if self._smbios_types and self._smbios_line is not None:
+            self._add("smbios.types", sorted(self._smbios_types), self._smbios_line)
+        self._smbios_types = set()
+        if self._dmem_lines and self._tables is not None:
+            self._tables("dmem", self._dmem_lines)
+            self._dmem_lines = []
 
     def _banner(self, line: LogLine, text: str) -> None:
         if "UEFI" not in text:
@@ -168,24 +183,9 @@ class ShellParser:
             self._add("uefi.memmap", entries, block[0])
 
     def _dmem(self, command: str, block: list[LogLine]) -> None:
-        pointers: dict[str, int] = {}
-        first: LogLine | None = None
-        for line in block:
-            match = _SYSTEM_TABLE.match(line.text)
-            if match:
-                name = {
-                    "ACPI 2.0": "acpi20",
-                    "ACPI": "acpi",
-                    "SMBIOS 3.0": "smbios3",
-                    "SMBIOS": "smbios",
-                }[match.group(1)]
-                pointers[name] = int(match.group(2), 16)
-                first = first or line
-        if pointers and first is not None:
-            self._add("uefi.system_table", pointers, first)
-        dump = [line for line in block if _HEX_DUMP.match(line.text)]
-        if dump and self._tables is not None:
-            self._tables("dmem", dump)
+        # The RSDP, the XSDT and each table are usually dumped by separate
+        # `dmem` commands, so the decoder gets every dump of the session at once.
+        self._dmem_lines.extend(block)
 
     def _acpiview(self, command: str, block: list[LogLine]) -> None:
         if self._tables is not None:
@@ -212,8 +212,10 @@ class ShellParser:
                 self._smbios_entry_point(key, value, line)
             elif structure in _SMBIOS_FIELDS:
                 values.setdefault(structure, {}).setdefault(key, value)
-        if types:
-            self._add("smbios.types", sorted(types), block[0])
+        if types and self._smbios_line is None:
+            self._smbios_line = block[0]
+        # Each `smbiosview -t N` shows one type; finish() records them all at once.
+        self._smbios_types |= types
         for number, (key, names) in _SMBIOS_FIELDS.items():
             found = values.get(number)
             if found:

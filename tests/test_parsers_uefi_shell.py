@@ -1,0 +1,119 @@
+"""The UEFI shell parser, on a real qemu session and on command blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from armcheck.facts import UEFI_SHELL, Facts
+from armcheck.inputs import read_facts
+from armcheck.parsers.stream import LogParser
+
+# Recorded from qemu-system-aarch64 7.2 (virt, GICv3) with the Debian AAVMF
+# firmware: boot to the built-in shell, then ver, memmap, time, date, dmem,
+# smbiosview -t 0, smbiosview -t 1, pci, sermode and acpiview (not built in).
+SHELL_CAPTURE = Path(__file__).parent / "fixtures" / "captures" / "qemu-virt-gicv3-uefi-shell.cast"
+
+
+@pytest.fixture(scope="module")
+def shell_facts() -> Facts:
+    return read_facts([SHELL_CAPTURE])
+
+
+def parse_lines(*lines: str) -> Facts:
+    facts = Facts()
+    parser = LogParser(facts, "shell.log")
+    for number, text in enumerate(lines, 1):
+        parser.feed(number, text)
+    parser.finish()
+    return facts
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("uefi.shell.version", "2.2"),
+        ("uefi.revision", "2.70"),
+        ("firmware.vendor", "EDK II"),
+        ("uefi.firmware_revision", "0x00010000"),
+        ("uefi.time", "20:16:19"),
+        ("uefi.date", "2026-12-04"),
+        ("smbios.version", "3.0"),
+        ("smbios.entry_point", "64-bit"),
+        ("smbios.types", [0, 1]),
+        (
+            "smbios.bios",
+            {
+                "vendor": "EFI Development Kit II / OVMF",
+                "version": "0.0.0",
+                "release_date": "02/06/2015",
+            },
+        ),
+        ("uefi.serial", {"baud": 38400, "parity": "N", "data_bits": 8, "stop_bits": "1"}),
+        ("uefi.system_table", {"acpi": 0, "acpi20": 0x5C430018, "smbios": 0x5FED0000}),
+    ],
+)
+def test_shell_capture_fact(shell_facts: Facts, key: str, value: object) -> None:
+    assert shell_facts.value(key) == value
+
+
+def test_shell_capture_system_product(shell_facts: Facts) -> None:
+    system = shell_facts.value("smbios.system")
+    assert system["manufacturer"] == "QEMU"
+    assert system["product"] == "QEMU Virtual Machine"
+
+
+def test_shell_capture_memmap(shell_facts: Facts) -> None:
+    memmap = shell_facts.value("uefi.memmap")
+    assert memmap[0] == {
+        "type": "Available",
+        "start": 0x40000000,
+        "pages": 0x4000,
+        "attributes": 0x8,
+    }
+    assert len(memmap) > 10
+
+
+def test_shell_capture_pci(shell_facts: Facts) -> None:
+    devices = shell_facts.value("pci.devices")
+    assert devices == [
+        {
+            "segment": 0,
+            "bus": 0,
+            "device": 0,
+            "function": 0,
+            "vendor": 0x1B36,
+            "device_id": 0x0008,
+            "class": "Bridge Device - Host/PCI bridge",
+        }
+    ]
+
+
+def test_shell_capture_evidence_time(shell_facts: Facts) -> None:
+    evidence = shell_facts.first("uefi.time").evidence
+    assert evidence.source == UEFI_SHELL
+    assert evidence.line == 67
+    assert evidence.time == pytest.approx(12.629, abs=0.001)
+
+
+def test_shell_date_then_time() -> None:
+    facts = parse_lines("Shell> date", "01/31/2025", "Shell> time", "23:59:58 (UTC+00:00)")
+    assert facts.value("uefi.time") == "2025-01-31 23:59:58"
+
+
+def test_shell_prompt_on_file_system() -> None:
+    facts = parse_lines("FS0:\\EFI\\> sermode", "15(5ED78E98) - (115200, N, 8, 1)")
+    assert facts.value("uefi.serial")["baud"] == 115200
+
+
+def test_shell_unknown_command_ignored() -> None:
+    facts = parse_lines("Shell> Image root=/dev/vda", "01/31/2025", "12:00:00")
+    assert not facts.seen("uefi.time")
+    assert not facts.seen("uefi.date")
+
+
+def test_shell_garbled_block_partial() -> None:
+    facts = parse_lines("Shell> memmap", "Available  zzzz", "Shell> ver", "UEFI v2.80 (X, 0x1)")
+    assert not facts.seen("uefi.memmap")
+    assert facts.value("uefi.revision") == "2.80"
