@@ -156,3 +156,38 @@ def test_run_checks_covers_profile() -> None:
 def test_run_checks_builds_context() -> None:
     results = run_checks(linux_only_facts(), load_profile("ebbr"))
     assert {result.status for result in results} <= {Status.SKIPPED, Status.PASSED}
+
+
+def test_context_host_time_from_capture(tmp_path) -> None:
+    from armcheck.capture import CaptureWriter
+
+    path = tmp_path / "run.cast"
+    with CaptureWriter(path, target="qemu-virt") as capture:
+        capture.output(b"Shell> ")
+    started = path.read_text(encoding="utf-8").split('"timestamp": ')[1].split(",")[0]
+    facts = Facts(inputs=[{"file": str(path), "kind": "capture", "lines": 1}])
+    assert abs(context_from_facts(facts).host_time - int(started)) < 1.0
+
+
+def xsdt_walk_facts(signatures: list[str]) -> Facts:
+    """Tables found by walking the XSDT of the qemu virt shell dump (no Linux table list)."""
+    facts = Facts()
+    shell = Evidence(UEFI_SHELL, "qemu-virt-gicv2-edk2-shell.log", 277)
+    facts.add("acpi.xsdt.entries", [0x7C43FA98, 0x7C43FC18], shell)
+    facts.add("acpi.rsdp", {"revision": 2, "xsdt_address": 0x7C43FE98}, shell)
+    for signature in signatures:
+        facts.add("acpi.table", {"signature": signature, "checksum_ok": True}, shell)
+    return facts
+
+
+def test_xsdt_walk_cannot_show_dsdt_absent() -> None:
+    facts = xsdt_walk_facts(["XSDT", "FACP", "APIC", "GTDT", "DBG2", "SPCR", "MCFG", "PPTT"])
+    check = CATALOGUE["acpi.mandatory_tables"]
+    assert run_check(check, facts, check.defaults, CheckContext()).status == Status.SKIPPED
+
+
+def test_xsdt_walk_shows_spcr_absent() -> None:
+    facts = xsdt_walk_facts(["XSDT", "FACP", "APIC", "GTDT", "DBG2", "MCFG", "PPTT"])
+    check = CATALOGUE["acpi.mandatory_tables"]
+    result = run_check(check, facts, check.defaults, CheckContext())
+    assert (result.status, result.message) == (Status.FAILED, "missing mandatory tables: SPCR")

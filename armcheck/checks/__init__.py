@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Callable
 
 from armcheck.facts import (
@@ -195,13 +196,35 @@ def context_from_facts(
 
 
 def _input_start_time(facts: Facts) -> float | None:
-    """Return the host clock (POSIX seconds) at which the first input was recorded, if known."""
+    """Return the host clock (POSIX seconds) at which the first input was recorded, if known.
+
+    An input entry may carry it as `timestamp`; a capture's header has it as
+    the asciicast `timestamp` and armcheck's `started`.
+    """
     for entry in facts.inputs:
-        if isinstance(entry, dict):
-            stamp = entry.get("timestamp")
-            if isinstance(stamp, (int, float)):
-                return float(stamp)
+        if not isinstance(entry, dict):
+            continue
+        stamp = entry.get("timestamp")
+        if isinstance(stamp, (int, float)):
+            return float(stamp)
+        if entry.get("kind") == "capture" and entry.get("file"):
+            started = _capture_start(str(entry["file"]))
+            if started is not None:
+                return started
     return None
+
+
+def _capture_start(path: str) -> float | None:
+    from armcheck.capture import read_header
+    from armcheck.errors import CaptureFormatError
+
+    try:
+        with open(path, "rb") as file:
+            header = read_header(Path(path), file)
+        return datetime.fromisoformat(header.started).timestamp() if header.started else None
+    except (OSError, ValueError, CaptureFormatError) as err:
+        log.debug("no start time in capture %s: %s", path, err)
+        return None
 
 
 def run_check(

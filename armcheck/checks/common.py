@@ -69,6 +69,11 @@ def table_list_evidence(facts: Facts) -> list[Evidence] | None:
     return None
 
 
+def linux_table_list(facts: Facts) -> bool:
+    """Return True when Linux printed the ACPI table list (every table it installed)."""
+    return any(obs.evidence.source == LINUX_LOG for obs in facts.all("acpi.table"))
+
+
 def table_revision(facts: Facts, signature: str) -> Observation | None:
     """Return the first observation of a table with a known revision."""
     for obs in table_observations(facts).get(signature, []):
