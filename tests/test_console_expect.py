@@ -156,13 +156,13 @@ def test_before_memory_bounded(pty_pair) -> None:
         before_limit=4096,
     )
     console.open()
-    block = b"".join(b"line %06d of output\r\n" % i for i in range(20000))
+    block = b"".join(b"line %06d of output\r\n" % i for i in range(50000))
     pty_pair.write_chunks([block, b"THE-END\r\n"])
     match = console.expect("THE-END", timeout=10)
     console.close()
     assert match.before_truncated
-    assert len(match.before) <= 4096
-    assert match.before.endswith("line 019999 of output\r\n")
+    assert len(match.before) <= console.before_limit
+    assert match.before.endswith("line 049999 of output\r\n")
 
 
 def test_send_key_bytes(console: Console, pty_pair) -> None:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pexpect
-import pexpect.expect
 import pexpect.spawnbase
 
 from armcheck.capture import CaptureWriter, encode_text
@@ -36,13 +35,6 @@ RECENT_LINES = 20
 # pexpect keeps all text since the last match, which grows without bound on a
 # board that prints for hours without matching.
 BEFORE_LIMIT = 1 << 20
-# When new text arrives, the search starts this many characters before it, so
-# a match that began in older text is still found. Rescanning the whole
-# window on every read costs (reads x window): benchmarks/expect_throughput.py
-# measured about 12 MB/s that way, against 20 MB/s and more with the overlap.
-# NOTE: a match longer than this that was still growing when the previous
-# read arrived is missed; prompts and markers are far shorter.
-MATCH_OVERLAP = 4096
 
 
 class Transport(ABC):
@@ -114,29 +106,6 @@ class Match:
     before_truncated: bool = False
 
 
-class _FreshSearcher(pexpect.expect.searcher_re):  # type: ignore[misc]
-    """pexpect's regex searcher, rescanning only the new text and MATCH_OVERLAP before it."""
-
-    def search(self, buffer: str, freshlen: int, searchwindowsize: int | None = None) -> int:
-        start = max(0, len(buffer) - freshlen - MATCH_OVERLAP)
-        if searchwindowsize:
-            start = max(start, len(buffer) - searchwindowsize)
-
-        # The earliest match wins, as in pexpect.
-        first: re.Match[str] | None = None
-        first_index = -1
-        for index, pattern in self._searches:
-            found = pattern.search(buffer, start)
-            if found is not None and (first is None or found.start() < first.start()):
-                first, first_index = found, index
-        if first is None:
-            return -1
-        self.start = first.start()
-        self.end = first.end()
-        self.match = first
-        return first_index
-
-
 class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
     """pexpect's expect loop, fed by `Console._read` instead of a file descriptor.
 
@@ -158,9 +127,9 @@ class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
         self.console = console
         self.delaybeforesend = None
         self.delayafterread = None
-        # `before` must be able to hold the whole search window, because
-        # pexpect cuts the match out of the end of it.
-        self.before_limit = max(before_limit, 2 * search_window)
+        # After a cut, `before` must still hold the whole search window
+        # (pexpect cuts the match out of its end) and room for one more read.
+        self.before_limit = max(before_limit, 2 * (search_window + READ_SIZE))
         self.before_truncated = False
         self.deadline: float | None = None
         self.closed_reason = ""
@@ -180,12 +149,14 @@ class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
             raise pexpect.EOF(str(err)) from err
         if not data:
             raise pexpect.TIMEOUT("nothing arrived")
-        self._limit_before()
-        return self._filter.filter(self._decoder.decode(data, final=False))
+        text = self._filter.filter(self._decoder.decode(data, final=False))
+        self._limit_before(len(text))
+        return text
 
-    def _limit_before(self) -> None:
+    def _limit_before(self, incoming: int) -> None:
+        """Cut `before` so that it stays within the limit once `incoming` characters are added."""
         # Cut to half the limit, so the copy happens once per limit/2 characters.
-        if self._before.tell() <= self.before_limit:
+        if self._before.tell() + incoming <= self.before_limit:
             return
         tail = self._before.getvalue()[-(self.before_limit // 2) :]
         self._before = self.buffer_type()
@@ -228,6 +199,11 @@ class Console:
     @property
     def name(self) -> str:
         return self.transport.name
+
+    @property
+    def before_limit(self) -> int:
+        """The maximum length of `Match.before` in characters: 2 x (window + read size) or more."""
+        return self._spawn.before_limit
 
     def now(self) -> float:
         """Seconds since time zero of the run."""
@@ -300,8 +276,9 @@ class Console:
         self._spawn.deadline = started + max(0.0, timeout)
         self._spawn.before_truncated = False
         try:
-            searcher = _FreshSearcher(compiled + [pexpect.EOF, pexpect.TIMEOUT])
-            index = self._spawn.expect_loop(searcher, timeout=max(0.0, timeout))
+            index = self._spawn.expect_list(
+                compiled + [pexpect.EOF, pexpect.TIMEOUT], timeout=max(0.0, timeout)
+            )
         except BoardFault as err:
             raise BoardFault(f"{err} while waiting for {description}{self._tail()}") from err
         except OSError as err:
