@@ -300,10 +300,13 @@ class TranscriptBuilder:
 
     def _split_long_line(self, at: float) -> None:
         current = "".join(self._parts)
-        while len(current) > MAX_LINE_CHARS:
-            self._emit(current[:MAX_LINE_CHARS], self._start if self._start is not None else at, at)
+        offset = 0
+        while len(current) - offset > MAX_LINE_CHARS:
+            piece = current[offset : offset + MAX_LINE_CHARS]
+            self._emit(piece, self._start if self._start is not None else at, at)
             self._start = at
-            current = current[MAX_LINE_CHARS:]
+            offset += MAX_LINE_CHARS
+        current = current[offset:]
         self._parts = [current] if current else []
         self._length = len(current)
         self._column = self._length
