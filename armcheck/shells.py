@@ -13,11 +13,13 @@ prompt, lines joined with "\\n". `LinuxShell.run("uname -r")` returns a
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import logging
 import os
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +59,11 @@ class LineRecorder:
     def __init__(self, builder: TranscriptBuilder) -> None:
         self.builder = builder
         self.lines: list[Line] = []
+        self.screen: Screen | None = None
 
     def feed(self, data: bytes, at: float) -> list[Line]:
+        if self.screen is not None:
+            self.screen.feed(data)
         lines = self.builder.feed(data, at)
         self.lines.extend(lines)
         return lines
@@ -174,6 +179,198 @@ def _drop_echo(lines: list[str], command: str) -> list[str]:
         if echo.endswith(wanted):
             return lines[index + 1 :]
     return lines[1:]
+
+
+# --- firmware menus ------------------------------------------------------------------
+
+_SCREEN_TOKEN = re.compile(r"\x1b\[([0-9;?=]*)([@-~])|\x1b[^\[]|[\r\n\x08]|[^\x1b\r\n\x08]+")
+
+
+class Screen:
+    """A small model of a VT100 screen: the character and colours in each cell.
+
+    Firmware setup menus (edk2's form browser, most vendors' boot menus) draw
+    with cursor positioning and show the selected entry in other colours than
+    its neighbours, so menus are read from this model, not from transcript lines.
+    Only cursor positioning, erase display and colours (SGR) are modelled.
+    """
+
+    def __init__(self) -> None:
+        self.cells: dict[int, dict[int, tuple[str, str]]] = {}
+        self.row = 1
+        self.column = 1
+        self.colours = ""
+        self._held = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def feed(self, data: bytes) -> None:
+        text = self._held + self._decoder.decode(data)
+        self._held = ""
+        cut = text.rfind("\x1b")
+        if cut >= 0 and len(text) - cut < 32 and not re.match(r"\x1b\[[0-9;?=]*[@-~]", text[cut:]):
+            text, self._held = text[:cut], text[cut:]
+        for token in _SCREEN_TOKEN.finditer(text):
+            self._apply(token)
+
+    def _apply(self, token: re.Match[str]) -> None:
+        final = token.group(2)
+        if final is not None:
+            self._csi(token.group(1) or "", final)
+            return
+        value = token.group(0)
+        if value == "\r":
+            self.column = 1
+        elif value == "\n":
+            self.row += 1
+        elif value == "\x08":
+            self.column = max(1, self.column - 1)
+        elif not value.startswith("\x1b"):
+            row = self.cells.setdefault(self.row, {})
+            for char in value:
+                if char >= " ":
+                    row[self.column] = (char, self.colours)
+                    self.column += 1
+
+    def _csi(self, params: str, final: str) -> None:
+        numbers = [int(part) if part.isdigit() else 0 for part in params.split(";")]
+        if final in "Hf":
+            self.row = max(1, numbers[0]) if numbers else 1
+            self.column = max(1, numbers[1]) if len(numbers) > 1 else 1
+        elif final == "J" and numbers and numbers[0] == 2:
+            self.cells.clear()
+        elif final == "m":
+            # Colours set by the last SGR sequences; reset (0) starts a new set.
+            self.colours = "" if params in ("", "0") else self.colours + ";" + params
+
+    def text(self, row: int) -> str:
+        """Return the characters of one row, with spaces where nothing was drawn."""
+        cells = self.cells.get(row, {})
+        if not cells:
+            return ""
+        return "".join(cells.get(column, (" ", ""))[0] for column in range(1, max(cells) + 1))
+
+    def find(self, label: str) -> tuple[int, int] | None:
+        """Return the row and column where `label` is drawn, or None."""
+        for row in sorted(self.cells):
+            column = self.text(row).find(label)
+            if column >= 0:
+                return row, column + 1
+        return None
+
+    def colours_at(self, row: int, column: int) -> str:
+        return self.cells.get(row, {}).get(column, (" ", ""))[1]
+
+    def highlighted_row(self, column: int) -> int | None:
+        """Return the row of the one entry starting at `column` drawn in colours of its own.
+
+        Menu entries start in the same column; the selected one is drawn in
+        colours that no other entry in that column has.
+        """
+        entries = {}
+        for row in sorted(self.cells):
+            text = self.text(row)
+            if (
+                len(text) >= column
+                and text[column - 1] != " "
+                and text[: column - 1].strip()
+                in (
+                    "",
+                    ">",
+                )
+            ):
+                entries[row] = self.colours_at(row, column)
+        counts: dict[str, int] = {}
+        for colours in entries.values():
+            counts[colours] = counts.get(colours, 0) + 1
+        unique = [row for row, colours in entries.items() if counts[colours] == 1]
+        if len(entries) >= 2 and len(unique) == 1:
+            return unique[0]
+        return None
+
+
+class FirmwareMenu:
+    """Select firmware menu entries by their label, never by their number.
+
+    Boot managers renumber their entries when boot options change, so the
+    target file names the entry (`EFI Internal Shell`) and this class moves
+    the highlight with the arrow keys until that entry is selected.
+    """
+
+    def __init__(self, console: Console, menu_key: str = "ESC") -> None:
+        self.console = console
+        self.menu_key = menu_key
+        self.recorder = line_recorder(console)
+        if self.recorder.screen is None:
+            self.recorder.screen = Screen()
+        self.screen = self.recorder.screen
+
+    def open(self, label: str, timeout: float = 60.0, interval: float = 0.2) -> None:
+        """Press the menu key every `interval` seconds until `label` is on the screen."""
+        deadline = time.monotonic() + timeout
+        while self.screen.find(label) is None:
+            if time.monotonic() > deadline:
+                raise ConsoleTimeout(
+                    f"timed out after {timeout:.0f} s pressing {self.menu_key} for a firmware "
+                    f"menu showing {label!r}{self.console._tail()}"
+                )
+            self.console.send_key(self.menu_key)
+            self.console.drain(interval)
+        self._settle()
+
+    def choose(self, label: str, timeout: float = 30.0) -> None:
+        """Move the highlight to the entry labelled `label` and press Enter."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._settle()
+            place = self.screen.find(label)
+            if place is None:
+                raise ConsoleError(f"the firmware menu shows no entry {label!r}{self._shown()}")
+            row, column = place
+            selected = self.screen.highlighted_row(column)
+            if selected == row:
+                break
+            if time.monotonic() > deadline:
+                raise ConsoleTimeout(
+                    f"timed out after {timeout:.0f} s moving to the menu entry {label!r}"
+                    f"{self._shown()}"
+                )
+            self.console.send_key("UP" if selected is not None and selected > row else "DOWN")
+        log.info("selecting the firmware menu entry %r", label)
+        self.console.mark(f"menu: {label}")
+        self.screen.cells.clear()
+        self.console.send_key("ENTER")
+
+    def _settle(self, quiet: float = 0.3, limit: float = 10.0) -> None:
+        """Read until the firmware has drawn nothing for `quiet` seconds."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            before = self.console.bytes_read
+            self.console.drain(quiet)
+            if self.console.bytes_read == before:
+                return
+
+    def _shown(self) -> str:
+        rows = [self.screen.text(row).strip() for row in sorted(self.screen.cells)]
+        shown = [row for row in rows if row]
+        return "; the screen shows:\n" + "\n".join(f"  | {row}" for row in shown[:40])
+
+
+def select_boot_entry(
+    console: Console, labels: Sequence[str], menu_key: str = "ESC", timeout: float = 60.0
+) -> None:
+    """Open the firmware menu with `menu_key` and choose each label in turn.
+
+    `labels` is the path through the menus, such as `["Boot Manager", "EFI
+    Internal Shell"]` for edk2's front page, or one label for a boot menu key
+    that opens the boot manager directly. Marks `boot-entry` in the capture.
+    """
+    if not labels:
+        raise TargetError("boot.entry is empty: give the label of a boot manager entry")
+    menu = FirmwareMenu(console, menu_key)
+    menu.open(labels[0], timeout)
+    for label in labels:
+        menu.choose(label, timeout)
+    console.mark("boot-entry")
 
 
 # --- Linux shell ------------------------------------------------------------------------

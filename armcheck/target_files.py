@@ -420,10 +420,23 @@ def _parse_boot(check: _Checker, top: _Mapping) -> dict[str, Any]:
                     boot.lines["uefi_shell_keys"], "boot.uefi_shell_keys", str(err)
                 ) from err
         result["uefi_shell_keys"] = list(keys)
-    for key in ("uefi_shell_command", "entry", "menu_key"):
+    for key in ("uefi_shell_command", "menu_key"):
         value = check.string(boot, key, f"boot.{key}")
         if value is not None:
             result[key] = value
+    if "entry" in boot:
+        entry = boot["entry"]
+        labels = [entry] if isinstance(entry, str) else entry
+        if not isinstance(labels, list) or not labels or not all(
+            isinstance(label, str) and label.strip() for label in labels
+        ):
+            raise check.fail(
+                boot.lines["entry"],
+                "boot.entry",
+                "expected a menu entry label, or a list of labels to choose in turn "
+                "such as [Boot Manager, EFI Internal Shell]",
+            )
+        result["entry"] = list(labels)
     if "menu_key" in result:
         try:
             key_bytes(result["menu_key"])

@@ -10,7 +10,7 @@ from armcheck.capture import CaptureWriter, read_capture
 from armcheck.console.base import Console
 from armcheck.console.qemu import QemuTransport
 from armcheck.errors import ConsoleClosed
-from armcheck.shells import UefiShell
+from armcheck.shells import UefiShell, select_boot_entry
 from armcheck.target_files import builtin_target, load_target_text
 from armcheck.targets import open_console
 
@@ -76,3 +76,25 @@ def test_qemu_console_closed_in_expect(tmp_path: Path) -> None:
             console.expect("Shell> ", 30)
     finally:
         console.close()
+
+
+def test_boot_entry_by_label(tmp_path: Path) -> None:
+    target = builtin_target("qemu-virt")
+    assert target is not None
+    target.qemu["guest"] = False
+    capture = CaptureWriter(tmp_path / "menu.cast", target=target.name)
+    console = open_console(target, capture)
+    try:
+        console.expect(r"UEFI firmware \(version", 30)
+        # edk2's front page lists Boot Manager third; its page lists the boot options.
+        select_boot_entry(console, ["Boot Manager", "EFI Internal Shell"], "ESC", 60)
+        shell = UefiShell(console)
+        shell.reach(60)
+        version = shell.run("ver", 30)
+    finally:
+        console.close()
+        capture.close()
+    assert version.startswith("UEFI Interactive Shell")
+    markers = [event.text for event in read_capture(tmp_path / "menu.cast").markers()]
+    assert "menu: Boot Manager" in markers
+    assert "boot-entry" in markers

@@ -14,6 +14,7 @@ from armcheck.errors import TargetError
 from armcheck.shells import (
     Credentials,
     LinuxShell,
+    Screen,
     UefiShell,
     _between_markers,
     _drop_echo,
@@ -72,6 +73,38 @@ def test_credentials_missing_env_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_credentials_repr_hides_password() -> None:
     assert "hunter2" not in repr(Credentials("root", "hunter2"))
+
+
+# Part of edk2's front page as its form browser draws it (qemu virt, edk2
+# 2022.11): entries at column 4, "Device Manager" highlighted in white on black.
+FRONT_PAGE = (
+    b"\x1b[0m\x1b[30m\x1b[47m\x1b[08;01H   \x1b[08;04HSelect Language            "
+    b"\x1b[10;01H   \x1b[10;02H>\x1b[0m\x1b[37m\x1b[40m\x1b[10;04HDevice Manager"
+    b"\x1b[0m\x1b[30m\x1b[47m\x1b[10;18H          "
+    b"\x1b[11;01H   \x1b[11;02H>\x1b[11;04HBoot Manager            "
+    b"\x1b[12;01H   \x1b[12;02H>\x1b[12;04HBoot Maintenance Manager"
+    b"\x1b[14;01H   \x1b[14;04HContinue"
+)
+
+
+def test_screen_finds_label() -> None:
+    screen = Screen()
+    screen.feed(FRONT_PAGE)
+    assert screen.find("Boot Manager") == (11, 4)
+
+
+def test_screen_highlighted_row() -> None:
+    screen = Screen()
+    # Split inside an escape sequence, as a serial read may.
+    screen.feed(FRONT_PAGE[:100])
+    screen.feed(FRONT_PAGE[100:])
+    assert screen.highlighted_row(4) == 10
+
+
+def test_screen_no_highlight_when_all_alike() -> None:
+    screen = Screen()
+    screen.feed(b"\x1b[30m\x1b[47m\x1b[02;04HOne\x1b[03;04HTwo")
+    assert screen.highlighted_row(4) is None
 
 
 # --- a UEFI shell played on a pseudo-terminal --------------------------------------------

@@ -66,7 +66,7 @@ def test_usb_board_file_parses(tmp_path: Path) -> None:
     assert target.credentials == {"user": "root", "password_env": "BOARD_PASSWORD"}
     assert target.prompts == {"linux_shell": "root@board:~# $"}
     assert target.boot["uefi_shell_keys"] == ["ESC"]
-    assert target.boot["entry"] == "EFI Internal Shell"
+    assert target.boot["entry"] == ["EFI Internal Shell"]
     assert target.profile == "sbsa-l3"
     assert target.char_delay == 0.005
     assert target.timeouts == {"firmware": 90.0, "linux": 300.0}
@@ -112,6 +112,7 @@ BAD_FILES = [
     ("console:\n  qemu:\n    memory: lots\n", 3, "console.qemu.memory"),
     ("console:\n  serial: a\nmarkers:\n  - name: x\n", 4, "markers[0]"),
     ("console:\n  serial: a\n  serial: b\n", 3, "duplicate key"),
+    ("console:\n  serial: a\nboot:\n  entry: []\n", 4, "boot.entry"),
     ("console:\n  serial: [\n", 3, "invalid YAML"),
 ]  # fmt: skip
 
