@@ -56,6 +56,17 @@ class Progress:
         if self.live:
             self._draw()
 
+    def note(self, message: str) -> None:
+        """Print a message on its own line, above the status line on a terminal."""
+        if not self.enabled:
+            return
+        with self._lock:
+            prefix = "\r" + " " * self._width + "\r" if self.live else ""
+            self.stream.write(f"{prefix}armcheck: {message}\n")
+            self.stream.flush()
+        if self.live:
+            self._draw()
+
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -31,7 +31,6 @@ from armcheck.errors import (
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
     ArmcheckError,
-    ConsoleError,
     ConsoleTimeout,
     TargetError,
     UsageError,
@@ -74,7 +73,6 @@ class RunRequest:
     disk: str | None = None
     timeout: float | None = None
     run_dir: Path | None = None
-    uefi_shell: bool = True
     linux: bool = True
     progress: bool = True
     strict: bool = False
@@ -244,12 +242,17 @@ class BootDriver:
             linux.power_off(self.timeout("power-off"))
 
     def has_linux(self) -> bool:
+        """Tell whether the target says how to start an OS from the UEFI shell."""
         boot = self.target.options.get("boot") or {}
         if boot.get("uefi_shell_command"):
             return True
-        return self.target.kind == QEMU and (
-            bool(self.target.qemu.get("kernel")) or bool(self.target.qemu.get("guest"))
-        )
+        if getattr(self.console.transport, "linux", None) is not None:
+            return True
+        if self.target.kind == QEMU and self.target.qemu.get("guest"):
+            from armcheck.console.qemu import missing_guest_message
+
+            self.progress.note(f"no Linux stage: {missing_guest_message()}")
+        return False
 
 
 def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
@@ -266,6 +269,7 @@ def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
     capture = CaptureWriter(capture_path, target=target.name, extra={"profile": profile.name})
     capture.mark(session.RUN_START)
     error: str | None = None
+    status_of_error = EXIT_INCOMPLETE
     interrupted = False
     with Progress(stream, enabled=request.progress) as progress:
         progress.set_stage(session.POWER_ON, target.name)
@@ -274,14 +278,17 @@ def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
             console = open_console(target, capture)
             driver = BootDriver(console, target, request, progress)
             driver.firmware()
-            if request.uefi_shell:
-                shell = driver.uefi_shell()
-                if request.linux and driver.has_linux():
-                    driver.linux(shell)
+            shell = driver.uefi_shell()
+            if request.linux and driver.has_linux():
+                driver.linux(shell)
+            else:
+                capture.mark(session.not_planned_marker(session.LINUX))
+                capture.mark(session.not_planned_marker(session.LINUX_SHELL))
             capture.mark(session.COMPLETE)
-        except ConsoleError as err:
+        except ArmcheckError as err:
             error = str(err)
-            log.error("run ended early: %s", error)
+            status_of_error = err.exit_status
+            log.info("run ended early: %s", error)
             capture.mark(session.error_marker(error))
         except KeyboardInterrupt:
             interrupted = True
@@ -305,7 +312,7 @@ def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
     if interrupted:
         outcome.status = EXIT_INTERRUPTED
     elif error is not None:
-        outcome.status = EXIT_INCOMPLETE
+        outcome.status = status_of_error
     return outcome
 
 

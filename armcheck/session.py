@@ -12,6 +12,8 @@ offline check reads it back:
   `power-off` themselves, and armcheck.console.power marks `power-on`;
 - `command SHELL: TEXT` before each command armcheck types into a shell,
   so that parsers can tell command output from the boot log;
+- `not planned: STAGE` for a stage the run leaves out on purpose (`--no-linux`,
+  a target without a UEFI shell), so that its checks are skipped, not errors;
 - `error: MESSAGE` when the run ends early (console lost, timeout, panic);
 - `interrupted` on Ctrl-C, and `complete` when every stage finished.
 """
@@ -34,12 +36,17 @@ STAGES = (POWER_ON, FIRMWARE, UEFI_SHELL, LINUX, LINUX_SHELL, POWER_OFF)
 RUN_START = "run"
 COMMAND_PREFIX = "command "
 ERROR_PREFIX = "error: "
+NOT_PLANNED_PREFIX = "not planned: "
 COMPLETE = "complete"
 INTERRUPTED = "interrupted"
 
 
 def command_marker(shell: str, command: str) -> str:
     return f"{COMMAND_PREFIX}{shell}: {command}"
+
+
+def not_planned_marker(stage: str) -> str:
+    return NOT_PLANNED_PREFIX + stage
 
 
 def error_marker(message: str) -> str:
@@ -63,6 +70,7 @@ class RunState:
 
     live: bool = False
     reached: list[str] = field(default_factory=list)
+    not_planned: list[str] = field(default_factory=list)
     commands: list[CommandBlock] = field(default_factory=list)
     error: str | None = None
     complete: bool = False
@@ -94,6 +102,8 @@ def read_run_state(path: str | os.PathLike[str]) -> RunState:
         elif label.startswith(COMMAND_PREFIX):
             shell, _, command = label[len(COMMAND_PREFIX) :].partition(": ")
             pending = (shell, command, event.time)
+        elif label.startswith(NOT_PLANNED_PREFIX):
+            state.not_planned.append(label[len(NOT_PLANNED_PREFIX) :])
         elif label.startswith(ERROR_PREFIX.strip()):
             state.error = label[len(ERROR_PREFIX) :] if label.startswith(ERROR_PREFIX) else ""
         elif label == COMPLETE:

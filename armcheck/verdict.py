@@ -49,10 +49,12 @@ def decide(
     facts: Facts, profile: Any, state: RunState, target: str
 ) -> tuple[list[CheckResult], CheckContext]:
     """Run the profile's checks on `facts` in the context the run state gives."""
+    # A stage left out on purpose counts as reached: its checks are skipped for
+    # want of evidence, not errors of a run that broke down.
     context = context_from_facts(
         facts,
         live=state.live,
-        reached=state.reached,
+        reached=[*state.reached, *state.not_planned],
         complete=state.complete or not state.live,
         target=target,
     )
