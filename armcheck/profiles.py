@@ -285,9 +285,11 @@ def _read_checks(profile: Profile, checks: Any, where: _Marks) -> None:
         profile.checks[check_id] = setting
 
 
-def _choice(value: Any, allowed: tuple[str, ...], what: str, origin: str) -> str:
+def _choice(value: Any, allowed: tuple[str, ...], field_name: str, origin: str) -> str:
     if value not in allowed:
-        raise ProfileError(f"{origin}: invalid {what} {value!r}; use one of {', '.join(allowed)}")
+        raise ProfileError(
+            f"{origin}: invalid {field_name} {value!r}; use one of {', '.join(allowed)}"
+        )
     return str(value)
 
 

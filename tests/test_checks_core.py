@@ -191,3 +191,10 @@ def test_xsdt_walk_shows_spcr_absent() -> None:
     check = CATALOGUE["acpi.mandatory_tables"]
     result = run_check(check, facts, check.defaults, CheckContext())
     assert (result.status, result.message) == (Status.FAILED, "missing mandatory tables: SPCR")
+
+
+def test_docs_list_every_check() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert [check_id for check_id in CATALOGUE if f"`{check_id}`" not in text] == []

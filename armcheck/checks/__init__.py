@@ -8,8 +8,8 @@ end of this file so that importing `armcheck.checks` fills the catalogue.
 
 A check that finds no evidence raises `Undecided` naming what it needs.
 `run_check` turns that into SKIPPED (offline, or the stage was reached but
-did not show it) or ERROR (a live run that never reached a stage that holds
-the evidence), so a check without evidence never passes.
+did not show it) or ERROR (a live run that never reached a stage that shows
+the evidence, or ended early), so a check without evidence never passes.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ CheckFunction = Callable[[Facts, dict[str, Any], "CheckContext"], CheckResult]
 
 
 class Undecided(Exception):
-    """Raised by a check whose inputs hold no evidence that can decide it."""
+    """Raised by a check when the inputs contain no evidence that can decide it."""
 
     def __init__(self, needs: str) -> None:
         super().__init__(needs)
@@ -70,10 +70,11 @@ class Undecided(Exception):
 class CheckContext:
     """What the checks know about the run besides the facts.
 
-    `live` is true during `armcheck run`; `reached` holds the boot stages the
-    run reached, and `complete` is false when the run ended early (console
-    lost, timeout, panic), so that what it never showed is an error.
-    `sources` holds the evidence source kinds that the inputs contained.
+    `live` is true during `armcheck run` and when checking its capture.
+    `reached` is the set of boot stages the run reached, and `complete` is
+    false when the run ended early (console lost, timeout, panic), so evidence
+    it never showed makes an error. `sources` is the set of evidence source
+    kinds that the inputs contained.
     `today` dates waivers, and `host_time` (POSIX seconds) is the host clock
     when the console printed the firmware time, or None if unknown.
     """

@@ -55,7 +55,7 @@ def mandatory_tables(params: dict[str, Any]) -> list[str]:
     "acpi.mandatory_tables",
     title="Mandatory ACPI tables present",
     rule="Every table that the profile's SBBR version makes mandatory must be present",
-    source="Arm SBBR 1.0/1.1/1.2 (DEN0044), ACPI required tables; BSA ACS B_PER tests",
+    source="Arm SBBR 1.0/1.1/1.2 (DEN0044), ACPI required tables",
     sources=(ACPI_TABLE, LINUX_LOG),
     facts=("acpi.table", "acpi.rsdp", "acpi.xsdt.entries"),
     defaults={"sbbr_version": "1.2", "tables": None},
@@ -96,17 +96,17 @@ def check_mandatory(facts: Facts, params: dict[str, Any], context: CheckContext)
     severity="low",
 )
 def check_recommended(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
-    wanted = [str(signature).upper() for signature in params["tables"]]
+    recommended = [str(signature).upper() for signature in params["tables"]]
     present = tables_present(facts)
-    missing = [signature for signature in wanted if signature not in present]
-    expected = " ".join(wanted)
-    seen = " ".join(signature for signature in wanted if signature in present) or "none"
+    missing = [signature for signature in recommended if signature not in present]
+    expected = " ".join(recommended)
+    seen = " ".join(signature for signature in recommended if signature in present) or "none"
     if not missing:
         return passed(
             "all recommended tables present",
             expected,
             seen,
-            [present[signature][0] for signature in wanted],
+            [present[signature][0] for signature in recommended],
         )
     listed = table_list_evidence(facts)
     if listed is None:
@@ -292,7 +292,7 @@ def check_fadt(facts: Facts, params: dict[str, Any], context: CheckContext) -> C
     "acpi.iort",
     title="IORT present with an ITS or SMMU",
     rule="An IORT must be present when the MADT describes an ITS or the platform has an SMMU",
-    source="Arm SBBR 1.2 (DEN0044), IORT conditionally required; BSA ACS B_SMMU/B_PCIe tests",
+    source="Arm SBBR 1.2 (DEN0044), IORT conditionally required; FWTS iort test",
     sources=(ACPI_TABLE, LINUX_LOG),
     facts=("acpi.madt", "gic.its", "gic.version", "acpi.table"),
     level="conditional",

@@ -38,7 +38,7 @@ def check_firmware_bugs(facts: Facts, params: dict[str, Any], context: CheckCont
     "linux.panic",
     title="No kernel panic or Oops",
     rule="The kernel must boot without a panic or an Oops",
-    source="BSA ACS Linux tests; armcheck boot health",
+    source="Linux boot health (panic and Oops lines)",
     sources=(LINUX_LOG,),
     facts=("linux.panic", "linux.oops"),
     severity="critical",

@@ -14,7 +14,7 @@ from armcheck.results import CheckResult
     "pcie.mcfg",
     title="MCFG present with PCIe",
     rule="A platform with PCIe must describe its ECAM in an MCFG table",
-    source="Arm SBBR 1.1 (DEN0044), MCFG required; BSA ACS B_PCIe_01",
+    source="Arm SBBR 1.1 (DEN0044), MCFG required; FWTS mcfg test",
     sources=(ACPI_TABLE, LINUX_LOG),
     facts=("acpi.table", "acpi.mcfg", "pcie.ecam", "pci.devices"),
     level="conditional",

@@ -22,7 +22,7 @@ EFI_RTC_DRIVER = "rtc-efi"
     "rtc.time_service",
     title="Firmware time service answers",
     rule="The UEFI GetTime runtime service must return the time",
-    source="Arm SBBR 1.2 (DEN0044), UEFI runtime services; BSA ACS RTC tests",
+    source="Arm SBBR 1.2 (DEN0044), UEFI runtime services",
     sources=(UEFI_SHELL, LINUX_LOG),
     facts=("uefi.time", "rtc.driver"),
 )
@@ -64,7 +64,7 @@ def check_time_service(facts: Facts, params: dict[str, Any], context: CheckConte
     "rtc.os_driver",
     title="OS RTC driver bound",
     rule="The OS must bind an RTC driver (rtc0)",
-    source="Arm BSA 1.0 (DEN0094), RTC; BSA ACS Linux RTC test",
+    source="Arm BSA 1.0 (DEN0094), RTC; Linux RTC class (rtc0)",
     sources=(LINUX_LOG,),
     facts=("rtc.device", "rtc.driver"),
 )
@@ -111,8 +111,8 @@ def check_clock_drift(facts: Facts, params: dict[str, Any], context: CheckContex
             [shell_time.evidence],
         )
 
-    # NOTE: the shell prints local time with a zone that the facts do not keep;
-    # the time is read as UTC, so a firmware clock kept in local time drifts by its offset.
+    # NOTE: the facts do not keep the zone that the shell prints after the time.
+    # The time is read as UTC, so a firmware clock kept in local time is off by its UTC offset.
     host = context.host_time + (shell_time.evidence.time or 0.0)
     drift = abs(firmware.replace(tzinfo=timezone.utc).timestamp() - host)
     limit = float(params["max_drift_seconds"])

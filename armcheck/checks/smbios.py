@@ -65,9 +65,9 @@ def _types(facts: Facts) -> tuple[list[int], Any]:
 )
 def check_required(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
     types, obs = _types(facts)
-    wanted = [int(kind) for kind in params["types"]]
-    missing = [kind for kind in wanted if kind not in types]
-    expected = "types " + " ".join(map(str, wanted))
+    expected_types = [int(kind) for kind in params["types"]]
+    missing = [kind for kind in expected_types if kind not in types]
+    expected = "types " + " ".join(map(str, expected_types))
     seen = "types " + " ".join(map(str, sorted(types)))
     if missing:
         return failed(
@@ -89,9 +89,9 @@ def check_required(facts: Facts, params: dict[str, Any], context: CheckContext) 
 )
 def check_recommended(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
     types, obs = _types(facts)
-    wanted = [int(kind) for kind in params["types"]]
-    missing = [kind for kind in wanted if kind not in types]
-    expected = "types " + " ".join(map(str, wanted))
+    expected_types = [int(kind) for kind in params["types"]]
+    missing = [kind for kind in expected_types if kind not in types]
+    expected = "types " + " ".join(map(str, expected_types))
     seen = "types " + " ".join(map(str, sorted(types)))
     if missing:
         return warning(

@@ -391,23 +391,23 @@ def check_console(facts: Facts, params: dict[str, Any], context: CheckContext) -
     line_speed, line_evidence = _cmdline_speed(facts, device)
     speed = line_speed or spcr_speed
     seen = f"{device},{speed}" if speed else device
-    wanted = str(expected) if expected else f"the SPCR UART,{spcr_speed or 'any speed'}"
+    expected_text = str(expected) if expected else f"the SPCR UART,{spcr_speed or 'any speed'}"
     evidence += line_evidence + spcr_evidence
     if expected_speed and speed is not None and str(speed) != expected_speed:
         return warning(
             f"console {device} runs at {speed} baud, the profile expects {expected_speed}",
-            wanted,
+            expected_text,
             seen,
             evidence,
         )
     if spcr_speed and line_speed and spcr_speed != line_speed:
         return warning(
             f"SPCR declares {spcr_speed} baud but the console {device} runs at {line_speed}",
-            wanted,
+            expected_text,
             seen,
             evidence,
         )
-    return passed(f"console {seen} is the SPCR UART", wanted, seen, evidence)
+    return passed(f"console {seen} is the SPCR UART", expected_text, seen, evidence)
 
 
 @register(

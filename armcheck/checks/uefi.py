@@ -19,7 +19,7 @@ from armcheck.results import CheckResult
     "uefi.revision",
     title="UEFI revision",
     rule="The firmware must implement at least the UEFI revision the profile names",
-    source="Arm SBBR 1.2 (DEN0044) requires UEFI 2.7 or later; BBR ACS UEFI SCT",
+    source="Arm SBBR 1.2 (DEN0044), UEFI revision",
     sources=(UEFI_SHELL, LINUX_LOG, BANNER),
     facts=("uefi.revision", "linux.efi"),
     defaults={"min_revision": "2.7"},
