@@ -36,8 +36,11 @@ def power_on(target: Any, console: Console, timeout: float = POWER_COMMAND_TIMEO
     if _is_qemu(console):
         _mark_qemu_start(console)
         return True
-    action = "on" if "on" in target.power else "cycle" if "cycle" in target.power else None
-    if action is None:
+    if "on" in target.power:
+        action = "on"
+    elif "cycle" in target.power:
+        action = "cycle"
+    else:
         log.info("target %s has no power control; time zero is the console attach", target.name)
         return False
     console.mark(POWER_ON_MARK)

@@ -1,9 +1,9 @@
 """The qemu transport: qemu-system-aarch64 with its serial console on pipes.
 
 qemu's first serial port is a `stdio` chardev, so the console is the
-process's standard input and output, connected before the guest runs its
-first instruction: no early firmware byte is lost, and there is no terminal
-line discipline between the guest and armcheck (the pipes carry raw bytes).
+process's standard input and output. The pipes exist before the guest runs
+its first instruction, so no early firmware byte is lost. They carry raw
+bytes, with no terminal line discipline between the guest and armcheck.
 Time zero is the process start, which is the power-on of the guest.
 
 Firmware comes from the target's qemu options:
@@ -46,7 +46,7 @@ DEFAULT_BINARY = "qemu-system-aarch64"
 EDK2 = "edk2"
 UBOOT = "u-boot"
 NO_FIRMWARE = "none"
-# How Linux is started: `direct` hands kernel and initrd to qemu (-kernel),
+# Linux boot modes. `direct` hands kernel and initrd to qemu (-kernel), and
 # `shell` puts them on a read-only FAT drive for the UEFI shell to start later.
 LINUX_DIRECT = "direct"
 LINUX_SHELL = "shell"
@@ -338,9 +338,9 @@ class QemuTransport(Transport):
             message = f"qemu exited with status {status}" + (
                 f" (signal {signal.Signals(-status).name})" if status < 0 else ""
             )
-        tail = self.stderr_tail()
+        tail = " / ".join(line.strip() for line in self.stderr_tail().splitlines() if line.strip())
         if tail:
-            message += "; qemu's standard error ends with:\n" + tail
+            message += f" (standard error: {tail})"
         return message
 
 
@@ -412,7 +412,7 @@ def find_guest() -> GuestImage | None:
 
 
 def missing_guest_message() -> str:
-    """Return the message that says the guest is missing and how to build it."""
+    """Return the error text for a missing guest, with the command that builds it."""
     return f"the Linux guest is not built (no vmlinuz and initrd.gz in {guest_dir()}): " + (
         BUILD_GUEST_HINT
     )
