@@ -316,3 +316,16 @@ def test_gicv2_evidence_is_whole_dump(gicv2_facts):
     before = lines[spcr.evidence.line - 2].text
     assert before.startswith("Memory Address")
     assert before.endswith(" 50 Bytes")
+
+
+def test_dmem_configuration_table_names_smbios3():
+    # This session dumped the system table and then its configuration table.
+    facts = Facts()
+    lines = lines_from_bytes((FIXTURES / "qemu-virt-systab-dmem.log").read_bytes())
+    tables.facts_from_dmem_lines(lines, facts, "systab.log")
+    pointers = facts.value("uefi.system_table")
+    assert pointers["acpi20"] == 0x7C430018
+    assert pointers["smbios3"] == 0x7FED0000
+    assert "smbios" not in pointers
+    assert facts.value("uefi.revision") == "2.70"
+    assert facts.first("uefi.system_table").evidence.text.startswith("  7FFDFB18: ")

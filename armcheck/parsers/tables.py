@@ -22,7 +22,19 @@ from typing import Any
 from armcheck.acpi import decode_fields, decode_rsdp, decode_table, walk_rsdp
 from armcheck.acpi.acpiview import AcpiviewTable, read_acpiview
 from armcheck.acpi.dsl import read_dsl
-from armcheck.acpi.dumps import read_acpidump, read_base64_runs, read_dmem, read_hex_runs
+from armcheck.acpi.dumps import (
+    DmemDump,
+    MemoryImage,
+    read_acpidump,
+    read_base64_runs,
+    read_dmem,
+    read_hex_runs,
+)
+from armcheck.acpi.efi import (
+    CONFIGURATION_ENTRY_LENGTH,
+    configuration_pointers,
+    decode_system_table,
+)
 from armcheck.acpi.header import AcpiTable, is_signature
 from armcheck.acpi.rsdp import Rsdp, table_entries
 from armcheck.acpi.tablelist import read_table_list
@@ -183,18 +195,11 @@ def facts_from_dmem_lines(lines: Iterable[Line], facts: Facts, file: str | None)
         line = memory.line_at(address) if address is not None else None
         return _line_evidence(UEFI_SHELL, file, line or fallback)
 
-    if dump.pointers:
-        value = {key: address for key, (address, _line) in dump.pointers.items()}
-        first_line = min(
-            (line for _address, line in dump.pointers.values()), key=lambda line: line.number
-        )
-        facts.set_once(
-            "uefi.system_table", value, _line_evidence(UEFI_SHELL, file, first_line)
-        )
+    pointers = _system_table_pointers(dump, facts, file)
 
     rsdp_addresses = []
-    if "acpi20" in dump.pointers:
-        rsdp_addresses.append(dump.pointers["acpi20"][0])
+    if "acpi20" in pointers:
+        rsdp_addresses.append(pointers["acpi20"])
     rsdp_addresses += [b.address for b in memory.blocks if bytes(b.data[:8]) == b"RSD PTR "]
 
     count = 0
@@ -223,13 +228,45 @@ def facts_from_dmem_lines(lines: Iterable[Line], facts: Facts, file: str | None)
         record_acpi_table(table, facts, evidence_at(block.address))
         count += 1
 
-    count += _smbios_from_memory(dump, facts, file)
+    count += _smbios_from_memory(memory, pointers, facts, file)
     return count
 
 
-def _smbios_from_memory(dump: Any, facts: Facts, file: str | None) -> int:
+def _system_table_pointers(dump: DmemDump, facts: Facts, file: str | None) -> dict[str, int]:
+    """Record `uefi.system_table` once per value and return its pointers.
+
+    The configuration table entries, when they were dumped, name each pointer
+    by its GUID. Otherwise the summary that edk2 prints after `dmem` is used,
+    and that summary calls an SMBIOS 3 entry point "SMBIOS Table".
+    """
     memory = dump.memory
-    candidates = [dump.pointers[key][0] for key in ("smbios3", "smbios") if key in dump.pointers]
+    pointers = {key: address for key, (address, _line) in dump.pointers.items()}
+    lines = [line for _address, line in dump.pointers.values()]
+    for block in memory.blocks:
+        system_table = decode_system_table(bytes(block.data))
+        if system_table is None:
+            continue
+        evidence = _line_evidence(UEFI_SHELL, file, memory.line_at(block.address))
+        facts.set_once("uefi.revision", system_table.revision, evidence)
+        entries = memory.read(
+            system_table.configuration_table,
+            system_table.entry_count * CONFIGURATION_ENTRY_LENGTH,
+        )
+        if entries:
+            pointers = configuration_pointers(entries) or pointers
+            found = memory.line_at(system_table.configuration_table)
+            lines = [found] if found is not None else lines
+        break
+    if pointers:
+        first = min(lines, key=lambda line: line.number) if lines else None
+        facts.set_once("uefi.system_table", pointers, _line_evidence(UEFI_SHELL, file, first))
+    return pointers
+
+
+def _smbios_from_memory(
+    memory: MemoryImage, pointers: dict[str, int], facts: Facts, file: str | None
+) -> int:
+    candidates = [pointers[key] for key in ("smbios3", "smbios") if key in pointers]
     candidates += [b.address for b in memory.blocks if bytes(b.data[:4]) in (b"_SM3", b"_SM_")]
     for address in dict.fromkeys(candidates):
         data = memory.read(address, 32)
