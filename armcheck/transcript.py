@@ -31,7 +31,10 @@ MAX_LINE_CHARS = 65536
 # Characters that end a run of text handled by _write_lines: C0 controls
 # other than tab, newline and carriage return, and DEL. ESC is among them.
 _SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CSI_FINAL = re.compile(r"[\x40-\x7e]")
+# The first character after a CSI's parameter and intermediate bytes: a final
+# byte (0x40-0x7E) ends the sequence; anything else (a line feed from a
+# corrupted line) cancels it and is processed as text.
+_CSI_FINAL = re.compile(r"[^\x20-\x3f]")
 _CSI_SEQUENCE = re.compile(r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]")
 
 
@@ -218,6 +221,9 @@ class TranscriptBuilder:
             if match is None:
                 self._escape = _hold(sequence + text[position:])
                 return length
+            if not "\x40" <= match.group() <= "\x7e":
+                self._escape = ""
+                return match.start()
             sequence += text[position : match.end()]
             self._escape = ""
             self._csi(sequence)
@@ -334,7 +340,11 @@ def _hold(sequence: str) -> str:
 def _string_terminator(text: str, position: int) -> int:
     bel = text.find("\x07", position)
     st = text.find("\x1b\\", position)
+    # A line feed also ends the string (and stays as text), so that one
+    # corrupted ESC ] cannot swallow the rest of a log.
+    line_feed = text.find("\n", position)
     candidates = [i + 1 for i in (bel,) if i >= 0] + [i + 2 for i in (st,) if i >= 0]
+    candidates += [line_feed] if line_feed >= 0 else []
     return min(candidates) if candidates else -1
 
 
