@@ -136,8 +136,14 @@ def _text_encoding(head: bytes) -> str | None:
     odd_zero = head[1::2].count(0)
     if zero and odd_zero >= 0.9 * zero and odd_zero > len(head) // 4:
         return "utf-16-le"
-    controls = sum(head.count(bytes([c])) for c in range(0, 32) if c not in (9, 10, 13, 27, 8))
-    return None if controls > len(head) // 50 + 1 else "utf-8"
+    # Binary data has both control bytes and bytes that are not UTF-8; a
+    # console log may have many of the first (line noise, NULs) or of the
+    # second (Latin-1 text), rarely of both.
+    controls = sum(head.count(bytes([c])) for c in range(0, 32) if c not in (8, 9, 10, 12, 13, 27))
+    if controls <= len(head) // 50:
+        return "utf-8"
+    invalid = head.decode("utf-8", "replace").count("\ufffd")
+    return None if invalid > len(head) // 20 else "utf-8"
 
 
 def _utf16_head(head: bytes) -> str:

@@ -12,10 +12,15 @@ import logging
 import re
 from collections.abc import Callable
 
-from armcheck.facts import LINUX_LOG
+from armcheck.facts import LINUX_LOG, Evidence
 from armcheck.parsers.base import LogLine, ParseContext
 
 log = logging.getLogger(__name__)
+
+# Observations kept per key and input for lines that repeat (problem lines,
+# UART registrations): a log of a thousand reboots keeps memory bounded. The
+# totals of [Firmware Bug] and ACPI Error lines are recorded past this limit.
+MAX_KEPT_PER_KEY = 1000
 
 # Virtual terminals (`tty0`, `tty1`) are screen consoles, not serial ones.
 _SCREEN_CONSOLE = re.compile(r"tty\d+$")
@@ -61,6 +66,7 @@ class LinuxParser:
         self._its: set[str] = set()
         self._v2m: set[str] = set()
         self._tables: set[str] = set()
+        self._counts: dict[str, int] = {}
         self._handlers: list[tuple[str, Callable[[LogLine, str], None]]] = [
             ("Linux version ", self._version),
             ("Kernel command line: ", self._cmdline),
@@ -109,9 +115,21 @@ class LinuxParser:
 
     # Handlers, one per kernel message family.
 
+    def finish(self) -> None:
+        """Record the totals of the problem lines, kept or not."""
+        for key, total in (
+            ("linux.firmware_bug_lines", self._counts.get("linux.firmware_bug", 0)),
+            ("linux.acpi_error_lines", self._counts.get("linux.acpi_error", 0)),
+        ):
+            if total > MAX_KEPT_PER_KEY:
+                self.ctx.facts.add(key, total, Evidence(LINUX_LOG, self.ctx.file))
+
     def _record(self, key: str, value: object, line: LogLine) -> None:
         self.seen_kernel = True
-        self.ctx.add(key, value, LINUX_LOG, line)
+        count = self._counts.get(key, 0) + 1
+        self._counts[key] = count
+        if count <= MAX_KEPT_PER_KEY:
+            self.ctx.add(key, value, LINUX_LOG, line)
 
     def _once(self, key: str, value: object, line: LogLine) -> None:
         self.seen_kernel = True

@@ -67,6 +67,7 @@ class LogParser:
     def finish(self) -> None:
         self.shell.finish()
         self.firmware.finish()
+        self.linux.finish()
 
     def _shell_tables(self, kind: str, lines: list[LogLine]) -> None:
         tables_bridge.shell_block(kind, lines, self.ctx)

@@ -54,8 +54,8 @@ def build_summary(facts: Facts) -> dict[str, Any]:
         "gic.version": _gic_version(facts),
         "psci.version": _best(facts, "psci.version"),
         "linux.version": _best(facts, "linux.version"),
-        "linux.firmware_bugs": len(facts.all("linux.firmware_bug")) if linux_read else None,
-        "linux.acpi_errors": len(facts.all("linux.acpi_error")) if linux_read else None,
+        "linux.firmware_bugs": _line_count(facts, "linux.firmware_bug") if linux_read else None,
+        "linux.acpi_errors": _line_count(facts, "linux.acpi_error") if linux_read else None,
     }
     return {key: summary[key] for key in SUMMARY_KEYS}
 
@@ -74,6 +74,16 @@ def _best(facts: Facts, key: str) -> Any:
 def _field(facts: Facts, key: str, name: str) -> Any:
     value = _best(facts, key)
     return value.get(name) if isinstance(value, dict) else None
+
+
+def _line_count(facts: Facts, key: str) -> int:
+    """Count the lines of `key`, also those past the per-input limit of kept observations."""
+    kept: dict[str | None, int] = {}
+    for obs in facts.all(key):
+        kept[obs.evidence.file] = kept.get(obs.evidence.file, 0) + 1
+    for obs in facts.all(key + "_lines"):
+        kept[obs.evidence.file] = obs.value
+    return sum(kept.values())
 
 
 def _linux_log_read(facts: Facts) -> bool:

@@ -1,0 +1,147 @@
+"""The streaming scanner: the prefilter loses no fact, and hostile input stays harmless."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from armcheck.facts import Facts
+from armcheck.inputs import read_facts
+from armcheck.parsers.prefilter import is_candidate
+from armcheck.parsers.stream import LogParser, scan_blocks
+from armcheck.transcript import MAX_LINE_CHARS
+
+FIXTURES = Path(__file__).parent / "fixtures" / "logs"
+LOGS = sorted(FIXTURES.glob("*.log"))
+
+
+def every_line_facts(path: Path) -> Facts:
+    """Parse each line of `path` with no prefilter at all."""
+    facts = Facts()
+    parser = LogParser(facts, str(path))
+    text = path.read_bytes().decode("utf-8", "replace")
+    for number, line in enumerate(text.split("\n"), 1):
+        parser.feed(number, line.rstrip("\r").rstrip(" "))
+    parser.finish()
+    return facts
+
+
+def scanned_facts(path: Path, block_size: int) -> Facts:
+    facts = Facts()
+    parser = LogParser(facts, str(path))
+    data = path.read_bytes()
+    blocks = [data[i : i + block_size] for i in range(0, len(data), block_size)]
+    scan_blocks(blocks, parser)
+    return facts
+
+
+def as_plain(facts: Facts) -> dict[str, list[tuple[object, int | None]]]:
+    return {key: [(obs.value, obs.evidence.line) for obs in facts.all(key)] for key in facts.keys()}
+
+
+@pytest.mark.parametrize("path", LOGS, ids=[path.name for path in LOGS])
+@pytest.mark.parametrize("block_size", [1 << 20, 333])
+def test_prefilter_keeps_every_fact(path: Path, block_size: int) -> None:
+    assert as_plain(scanned_facts(path, block_size)) == as_plain(every_line_facts(path))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[    0.000000] psci: PSCIv1.1 detected in firmware.",
+        "[    0.000000][    T0] efi: EFI v2.70 by American Megatrends",
+        "> [    1.314857] printk: console [ttyS0] enabled",
+        "12:00:01.250 U-Boot 2023.07 (Jul 11 2023 - 15:20:44 +0000)",
+        "[0.512000 0.001000] [    1.88] rtc-efi rtc-efi.0: registered as rtc0",
+        "\ufffdU-Boot SPL 2023.07 (Jul 11 2023 - 15:20:44 +0000)",
+        "orange-pi-zero2 login: ",
+    ],
+)
+def test_prefilter_passes_fact_line(line: str) -> None:
+    assert is_candidate(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[    0.000000]   node   0: [mem 0x0000000000500000-0x0000000000dfffff]",
+        "[    0.005669] GICv3: CPU1: using allocated LPI pending table @0x0000000100290000",
+        "[    6.440133] ACPI: bus type USB registered",
+        "Starting syslogd: OK",
+    ],
+)
+def test_prefilter_skips_plain_line(line: str) -> None:
+    assert not is_candidate(line)
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_hostile_random_bytes_rejected(tmp_path: Path) -> None:
+    from armcheck.errors import InputFormatError
+
+    path = write(tmp_path, "random.bin", random.Random(7).randbytes(200_000))
+    with pytest.raises(InputFormatError, match="random.bin"):
+        read_facts([path])
+
+
+def test_hostile_long_line_split(tmp_path: Path) -> None:
+    # 50 MB with no line feed, then a fact: the scanner cuts the line into
+    # MAX_LINE_CHARS pieces and still finds the fact after it.
+    size = 50 * 1024 * 1024
+    path = tmp_path / "long.log"
+    with open(path, "wb") as file:
+        chunk = b"A" * (1 << 20)
+        for _ in range(size // len(chunk)):
+            file.write(chunk)
+        file.write(b"\n[    1.0] psci: PSCIv1.1 detected in firmware.\n")
+    facts = read_facts([path])
+    assert facts.value("psci.version") == "1.1"
+    assert facts.first("psci.version").evidence.line == size // MAX_LINE_CHARS + 1
+
+
+def test_hostile_escape_storm(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    pieces = [b"\x1b[", b"\x1b]0;", b"\x1b", b"\r", b"\x08", b"\x00", b"[2J", b"\x1b[31m", b"x"]
+    storm = b"".join(rng.choice(pieces) for _ in range(200_000))
+    data = storm + b"\n[    0.1] Linux version 6.1.0 (x)\n" + storm
+    facts = read_facts([write(tmp_path, "storm.log", data)])
+    assert facts.value("linux.version") == "6.1.0"
+
+
+def test_hostile_unfinished_escape_at_end(tmp_path: Path) -> None:
+    data = b"[    0.1] Linux version 6.1.0 (x)\n\x1b]0;title without end" + b"y" * 100_000
+    facts = read_facts([write(tmp_path, "tail.log", data)])
+    assert facts.value("linux.version") == "6.1.0"
+
+
+def test_hostile_shell_block_without_end(tmp_path: Path) -> None:
+    # A `memmap` prompt followed by a huge output and no further prompt.
+    lines = [b"Shell> memmap"] + [b"Available  0000000040000000-00000000403FFFFF"] * 50_000
+    facts = read_facts([write(tmp_path, "shell.log", b"\n".join(lines) + b"\n")])
+    assert isinstance(facts.inputs[0]["lines"], int)
+
+
+def test_scan_memory_flat(tmp_path: Path) -> None:
+    """Reading a 64 MB log keeps the peak allocation under 20 MB."""
+    import tracemalloc
+
+    source = (FIXTURES / "thunderx-acpi-oops.log").read_bytes()
+    path = tmp_path / "big.log"
+    with open(path, "wb") as file:
+        while file.tell() < 64 * 1024 * 1024:
+            file.write(source)
+    tracemalloc.start()
+    try:
+        read_facts([path])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+    os.remove(path)
