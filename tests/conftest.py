@@ -20,15 +20,20 @@ class PtyPair:
     slave: int
     path: str
     write_times: list[float] = field(default_factory=list)
+    write_ends: list[float] = field(default_factory=list)
 
     def write(self, data: bytes) -> float:
-        """Write all of `data` to the master side; return the monotonic time of the write."""
+        """Write all of `data` to the master side; return the monotonic time of the write.
+
+        `write_times` gets the time just before the write (so a reader woken by
+        it already sees it) and `write_ends` the time the write returned.
+        """
         at = time.monotonic()
-        # Recorded before the write, so a reader woken by it already sees the time.
         self.write_times.append(at)
         view = memoryview(data)
         while view:
             view = view[os.write(self.master, view) :]
+        self.write_ends.append(time.monotonic())
         return at
 
     def write_chunks(self, chunks: Sequence[bytes], interval: float = 0.0) -> threading.Thread:
