@@ -58,13 +58,23 @@ def parse_hex_line(text: str) -> HexLine | None:
     for delimiter in ("*", "|", "//"):
         cut = rest.find(delimiter)
         if cut >= 0:
-            data = bytes(int(pair, 16) for pair in _HEX_PAIR.findall(rest[:cut])[:16])
+            data = _delimited_hex_bytes(rest[:cut])
             break
     else:
         data = _leading_hex_bytes(rest)
     if not data:
         return None
     return HexLine(int(match.group(1), 16), data)
+
+
+def _delimited_hex_bytes(hex_part: str) -> bytes:
+    # bytes.fromhex reads the usual case at C speed; anything odd in the
+    # column falls back to picking out the byte pairs.
+    try:
+        data = bytes.fromhex(hex_part.replace("-", " "))
+    except ValueError:
+        data = bytes(int(pair, 16) for pair in _HEX_PAIR.findall(hex_part))
+    return data[:16]
 
 
 def _leading_hex_bytes(rest: str) -> bytes:
@@ -102,18 +112,23 @@ class MemoryImage:
 
     blocks: list[MemoryBlock] = field(default_factory=list)
     lines: list[tuple[int, Line]] = field(default_factory=list)
+    _last: MemoryBlock | None = None
 
     def add(self, address: int, data: bytes, line: Line | None = None) -> None:
         if line is not None:
             self.lines.append((address, line))
         # A later dump of the same memory (a table header, then the whole
         # table) overwrites and extends the block it overlaps or follows.
-        for block in self.blocks:
+        # The block of the previous line is tried first, since dumps run on.
+        candidates = [self._last] if self._last is not None else []
+        for block in candidates + self.blocks:
             start = address - block.address
             if 0 <= start <= len(block.data):
                 block.data[start : start + len(data)] = data
+                self._last = block
                 return
-        self.blocks.append(MemoryBlock(address, bytearray(data), line))
+        self._last = MemoryBlock(address, bytearray(data), line)
+        self.blocks.append(self._last)
 
     def read(self, address: int, length: int) -> bytes | None:
         for block in self.blocks:
