@@ -1,0 +1,183 @@
+"""Input detection and reading: every kind of input, encoding and line prefix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from armcheck.capture import CaptureWriter
+from armcheck.errors import InputFormatError
+from armcheck.inputs import detect, read_facts
+
+LOGS = Path(__file__).parent / "fixtures" / "logs"
+MUSTANG = LOGS / "mustang-uefi-dt.log"
+CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+
+
+def mustang_lines() -> list[str]:
+    return MUSTANG.read_text().splitlines()
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def assert_mustang(path: Path) -> None:
+    summary = read_facts([path]).summary()
+    assert summary["linux.version"] == "4.19.0-323-arm64"
+    assert summary["firmware.version"] == "3.06.25"
+    assert summary["console.device"] == "ttyS0"
+    assert summary["boot.method"] == "devicetree"
+
+
+@pytest.mark.parametrize(
+    ("name", "encode"),
+    [
+        ("utf8.log", lambda text: text.encode("utf-8")),
+        ("crlf.log", lambda text: text.replace("\n", "\r\n").encode("utf-8")),
+        ("cr-lf-cr.log", lambda text: text.replace("\n", "\n\r").encode("utf-8")),
+        ("utf8-bom.log", lambda text: b"\xef\xbb\xbf" + text.encode("utf-8")),
+        ("utf16le.log", lambda text: text.replace("\n", "\r\n").encode("utf-16")),
+        ("utf16be.log", lambda text: b"\xfe\xff" + text.encode("utf-16-be")),
+        ("latin1.log", lambda text: ("Caf\xe9 \xb5s\n" + text).encode("latin-1")),
+    ],
+)
+def test_console_log_encoding(tmp_path: Path, name: str, encode) -> None:
+    text = "\n".join(mustang_lines()) + "\n"
+    assert_mustang(write(tmp_path, name, encode(text)))
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix"),
+    [
+        ("mail.log", lambda n: "> "),
+        ("mail-twice.log", lambda n: "> > "),
+        ("grabserial.log", lambda n: f"[{n * 0.01:.6f} 0.010000] "),
+        ("clock.log", lambda n: f"23:59:{50 + n // 100:02d}.{n % 100:03d} "),
+        ("iso.log", lambda n: f"2024-05-01T10:00:{n // 100:02d}.{n % 100:03d}Z "),
+        ("bracket-clock.log", lambda n: f"[10:00:{n // 100:02d}.{n % 100:03d}] "),
+    ],
+)
+def test_console_log_line_prefix(tmp_path: Path, name: str, prefix) -> None:
+    lines = [prefix(number) + line for number, line in enumerate(mustang_lines())]
+    assert_mustang(write(tmp_path, name, ("\n".join(lines) + "\n").encode()))
+
+
+def test_host_timestamp_kept_as_time(tmp_path: Path) -> None:
+    lines = ["[3.250000 0.000100] [    0.014257] SMBIOS 3.0.0 present."]
+    facts = read_facts([write(tmp_path, "grab.log", "\n".join(lines).encode())])
+    assert facts.first("smbios.version").evidence.time == pytest.approx(3.25)
+
+
+def test_clock_timestamp_relative_to_first(tmp_path: Path) -> None:
+    lines = ["23:59:59.500 U-Boot 2024.01 (Jan 01 2024)", "00:00:01.000 [    0.1] psci: PSCIv1.1"]
+    lines[1] += " detected in firmware."
+    facts = read_facts([write(tmp_path, "clock.log", "\n".join(lines).encode())])
+    assert facts.first("psci.version").evidence.time == pytest.approx(1.5)
+
+
+def test_dmesg_without_timestamps(tmp_path: Path) -> None:
+    lines = [line.split("] ", 1)[-1] for line in mustang_lines()]
+    assert_mustang(write(tmp_path, "dmesg.txt", ("\n".join(lines) + "\n").encode()))
+
+
+def test_dmesg_syslog_levels(tmp_path: Path) -> None:
+    lines = ["<6>" + line for line in mustang_lines()]
+    assert_mustang(write(tmp_path, "dmesg-r.txt", ("\n".join(lines) + "\n").encode()))
+
+
+def test_printk_caller_ids(tmp_path: Path) -> None:
+    facts = read_facts([LOGS / "emag-caller-id.log"])
+    assert facts.value("linux.version") == "5.13.0-rc3-next-20210526+"
+    assert facts.value("psci.version") == "1.0"
+
+
+def test_escape_sequences_in_log(tmp_path: Path) -> None:
+    text = "\x1b[0m\x1b[1;1H\x1b[2J" + "\n".join(
+        f"\x1b[32m{line}\x1b[0m" for line in mustang_lines()
+    )
+    assert_mustang(write(tmp_path, "colour.log", text.encode()))
+
+
+def test_lava_log(tmp_path: Path) -> None:
+    entries = [{"dt": "2024-05-01T10:00:00.000000", "lvl": "info", "msg": "start: 1 deploy"}]
+    for number, line in enumerate(mustang_lines()):
+        stamp = f"2024-05-01T10:00:{1 + number // 100:02d}.{number % 100:02d}0000"
+        entries.append({"dt": stamp, "lvl": "target", "msg": line})
+    text = "".join(f"- {json.dumps(entry)}\n" for entry in entries)
+    path = write(tmp_path, "log.yaml", text.encode())
+    assert detect(path)[0] == "lava-log"
+    assert_mustang(path)
+
+
+def test_capture_keeps_arrival_time(tmp_path: Path) -> None:
+    path = tmp_path / "run.cast"
+    with CaptureWriter(path, target="board") as writer:
+        writer.output(b"U-Boot 2024.01 (Jan 01 2024 - 10:00:00)\r\n", at=0.5)
+        writer.output(b"[    0.000000] psci: PSCIv1.1 de", at=2.0)
+        writer.output(b"tected in firmware.\r\n", at=2.25)
+    facts = read_facts([path])
+    assert detect(path)[0] == "capture"
+    assert facts.value("firmware.version") == "2024.01"
+    assert facts.first("psci.version").evidence.time == pytest.approx(2.0)
+
+
+def test_several_inputs_merge(tmp_path: Path) -> None:
+    facts = read_facts([MUSTANG, LOGS / "emag-dmidecode.txt"])
+    assert [entry["kind"] for entry in facts.inputs] == ["console-log", "dmidecode"]
+    assert facts.summary()["linux.version"] == "4.19.0-323-arm64"
+    assert facts.value("smbios.bios")["vendor"] == "Ampere(TM)"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("spcr.dat", b"SPCR" + (80).to_bytes(4, "little") + b"\x02" + bytes(71), "acpi-binary"),
+        ("rsdp.bin", b"RSD PTR " + bytes(28), "acpi-binary"),
+        ("dmi.bin", b"_SM3_" + bytes(27), "smbios-binary"),
+        ("acpidump.txt", b"DSDT @ 0x0000000000000000\n    0000: 44 53 44 54\n", "acpidump"),
+        ("spcr.dsl", b"/*\n * Intel ACPI Component Architecture\n */\n", "dsl"),
+        ("dmi.txt", b"# dmidecode 3.2\nHandle 0x0000, DMI type 0, 26 bytes\n", "dmidecode"),
+        ("tables.txt", b"Signature : APIC\r\nFirmware Provider : ACPI\r\n", "table-list"),
+        ("boot.log", b"[    0.0] Linux version 6.1.0\n", "console-log"),
+        ("empty.log", b"", "console-log"),
+    ],
+)
+def test_detect_kind(tmp_path: Path, name: str, data: bytes, kind: str) -> None:
+    assert detect(write(tmp_path, name, data))[0] == kind
+
+
+def test_table_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    spcr = b"SPCR" + (80).to_bytes(4, "little") + b"\x02" + bytes(71)
+    (folder / "SPCR").write_bytes(spcr)
+    facts = read_facts([folder])
+    assert facts.summary()["acpi.tables"] == ["SPCR"]
+
+
+def test_missing_file_rejected(tmp_path: Path) -> None:
+    with pytest.raises(InputFormatError, match="nothing-here.log"):
+        read_facts([tmp_path / "nothing-here.log"])
+
+
+def test_binary_file_rejected(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 64
+    with pytest.raises(InputFormatError, match="binary data"):
+        read_facts([write(tmp_path, "image.bin", data)])
+
+
+def test_asciicast_v1_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "old.cast", b'{"version": 1, "width": 80, "stdout": []}\n')
+    with pytest.raises(InputFormatError, match="version 1"):
+        read_facts([path])
+
+
+def test_empty_folder_rejected(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputFormatError, match="no input"):
+        read_facts([tmp_path / "empty"])
