@@ -13,6 +13,7 @@ from armcheck.capture import is_capture
 from armcheck.errors import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, UsageError
 from armcheck.reports.timeline import glyphs_for, render_report
 from armcheck.reports.timeline_html import write_html
+from armcheck.targets import Target
 from armcheck.timing.baseline import (
     DEFAULT_MAX_REGRESSION,
     DEFAULT_NOISE_FLOOR,
@@ -26,6 +27,7 @@ from armcheck.timing.markers import (
     Marker,
     extra_ready_marker,
     load_marker_file,
+    prompt_markers,
     target_markers,
 )
 from armcheck.timing.stages import PassTiming, analyse_capture
@@ -246,12 +248,11 @@ def _run_live(
     )
 
     target = resolve_target(spec)
-    markers = target_markers(target.options, target.name, list(DEFAULT_MARKERS))
+    file_markers = getattr(target, "markers", None)
+    markers = target_markers(target.options, target.name, list(DEFAULT_MARKERS), file_markers)
+    markers += prompt_markers(target.prompts)
     markers = _user_markers(markers, marker_file, prompt)
-    timing_options = target.options.get("timing")
-    default_timeout = DEFAULT_PASS_TIMEOUT
-    if isinstance(timing_options, dict) and "timeout" in timing_options:
-        default_timeout = float(timing_options["timeout"])
+    default_timeout = _target_timeout(target, DEFAULT_PASS_TIMEOUT)
     plan = PassPlan(
         passes=passes,
         warmup=warmup,
@@ -263,6 +264,17 @@ def _run_live(
     result = run_passes(target, plan)
     report = summarize(result.timings, warmup, str(plan.run_dir), target.name)
     return report, result.timings, result.error
+
+
+def _target_timeout(target: Target, default: float) -> float:
+    """Return the per-pass timeout a target sets: `timing.timeout`, else its `total` timeout."""
+    timing_options = target.options.get("timing")
+    if isinstance(timing_options, dict) and "timeout" in timing_options:
+        return float(timing_options["timeout"])
+    timeouts = getattr(target, "timeouts", None) or {}
+    if "total" in timeouts:
+        return float(timeouts["total"])
+    return default
 
 
 def _write_outputs(

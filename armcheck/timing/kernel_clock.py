@@ -72,26 +72,33 @@ def fit_kernel_clock(
 ) -> ClockFit | None:
     """Fit the host clock against the kernel clock; None with fewer than MIN_LINES lines.
 
-    The fit starts on all lines, then drops the lines more than
-    `late_threshold` seconds above it and fits again, up to FIT_ROUNDS times.
+    A line cannot arrive before it was printed, so the on-time lines form the
+    lower edge of the points. The first guess is slope 1 through the line
+    with the smallest delay; then the lines within `late_threshold` seconds
+    above the fit are fitted by least squares, up to FIT_ROUNDS times. Lines
+    that the kernel buffered in a burst (before its console driver started)
+    would pull a plain least-squares fit towards them, which this avoids.
     """
     if len(printk) < MIN_LINES:
         return None
-    kept = list(printk)
-    offset, slope = _least_squares(kept)
+    offset = min(p.host_time - p.kernel_time for p in printk)
+    slope = 1.0
+    kept: list[PrintkLine] = []
     for _ in range(FIT_ROUNDS):
         on_time = [p for p in printk if _residual(p, offset, slope) <= late_threshold]
-        if len(on_time) < MIN_LINES or len(on_time) == len(kept):
+        if len(on_time) < MIN_LINES or on_time == kept:
             break
         kept = on_time
         offset, slope = _least_squares(kept)
+    if not kept:
+        kept = [p for p in printk if _residual(p, offset, slope) <= late_threshold]
 
     late = [
         LateLine(source, p.line, p.kernel_time, p.host_time, _residual(p, offset, slope))
         for p in printk
         if _residual(p, offset, slope) > late_threshold
     ]
-    residuals = [abs(_residual(p, offset, slope)) for p in kept]
+    residuals = [abs(_residual(p, offset, slope)) for p in kept] or [0.0]
     return ClockFit(
         source, len(printk), len(kept), offset, slope, late, max(residuals), late_threshold
     )

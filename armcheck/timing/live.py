@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from armcheck.capture import CaptureWriter
+from armcheck.console.base import Console
 from armcheck.errors import ConsoleError, TargetError, UsageError
 from armcheck.targets import Target, open_console
 from armcheck.timing.markers import READY, SHUTDOWN, Marker
@@ -129,8 +130,10 @@ def run_passes(target: Target, plan: PassPlan) -> LiveResult:
         except ConsoleError as err:
             log.error("pass %s failed: %s", path.name, err)
             result.error = type(err)(f"{path}: {err}")
-            if not warm:
+            if not warm and path.exists():
+                # The failed boot is still reported, as far as it got.
                 result.captures.append(path)
+                result.timings.append(analyse_capture(path, plan.markers))
             return result
         if not warm:
             result.captures.append(path)
@@ -150,6 +153,9 @@ def _boot_once(target: Target, plan: PassPlan, path: Path, finish: list[str]) ->
                     console.send_key(step.key)
                 else:
                     console.sendline(step.text or "")
+            command = uefi_shell_command(target, console)
+            if command is not None:
+                _start_from_uefi_shell(target, console, command, deadline)
             match = console.expect(
                 finish, timeout=_remaining(deadline), what="userspace ready or shutdown"
             )
@@ -157,6 +163,37 @@ def _boot_once(target: Target, plan: PassPlan, path: Path, finish: list[str]) ->
         finally:
             console.close()
     log.info("%s: pass took %.1f s", path.name, time.monotonic() - started)
+
+
+def uefi_shell_command(target: Target, console: Console) -> str | None:
+    """Return the UEFI shell line that starts the OS, when the target boots it that way.
+
+    A target file's `boot.uefi_shell_command` names it; for qemu with the Linux
+    guest on a FAT drive the transport knows it. A target whose firmware has
+    no UEFI shell (`boot.uefi_shell: false`, U-Boot) boots on its own.
+    """
+    boot = dict(target.options.get("boot") or {})
+    boot.update(getattr(target, "boot", None) or {})
+    if boot.get("uefi_shell") is False:
+        return None
+    if boot.get("uefi_shell_command"):
+        return str(boot["uefi_shell_command"])
+    linux = getattr(console.transport, "linux", None)
+    return linux.shell_command() if linux is not None else None
+
+
+def _start_from_uefi_shell(target: Target, console: Console, command: str, deadline: float) -> None:
+    """Wait for the UEFI shell prompt, mark `uefi-shell`, and type the line that starts the OS.
+
+    The startup.nsh countdown before the prompt is left to run out, so the
+    report shows what it costs.
+    """
+    from armcheck.shells import UEFI_PROMPT
+
+    prompt = target.prompts.get("uefi_shell") or UEFI_PROMPT
+    console.expect(prompt, timeout=_remaining(deadline), what="the UEFI shell prompt")
+    console.mark("uefi-shell")
+    console.sendline(command)
 
 
 def _remaining(deadline: float) -> float:

@@ -111,8 +111,10 @@ def merge_markers(base: list[Marker], document: Any, source: str) -> list[Marker
 
     `document` is a list of marker entries or a mapping with `markers` (that
     list) and `defaults` (false drops every marker of `base` first). An entry
-    with the name of an existing marker replaces it; `enabled: false` removes
-    it. Raise UsageError naming `source` and the entry for anything invalid.
+    with the name of an existing marker replaces it (keeping its role unless
+    the entry gives one); a new entry without a role is a milestone;
+    `enabled: false` removes it. Raise UsageError naming `source` and the
+    entry for anything invalid.
     """
     if isinstance(document, dict):
         unknown = set(document) - {"markers", "defaults"}
@@ -163,7 +165,7 @@ def _apply_entry(markers: list[Marker], entry: Any, where: str) -> list[Marker]:
             log.warning("%s: marker %s is disabled but was not defined", where, name)
         return remaining
 
-    role = entry.get("role", existing.role if existing else None)
+    role = entry.get("role", existing.role if existing else MILESTONE)
     if role not in ROLES:
         raise UsageError(f"{where} ({name}): invalid role {role!r}; use one of {', '.join(ROLES)}")
     pattern = entry.get("pattern", existing.pattern if existing else None)
@@ -197,15 +199,47 @@ def load_marker_file(path: str | Path, base: list[Marker] | None = None) -> list
     return merge_markers(start, document, str(path))
 
 
-def target_markers(options: dict[str, Any], target_name: str, base: list[Marker]) -> list[Marker]:
-    """Apply a target's `timing.markers` option (nested or dotted key) to `base`."""
+def target_markers(
+    options: dict[str, Any],
+    target_name: str,
+    base: list[Marker],
+    file_markers: list[dict[str, str]] | None = None,
+) -> list[Marker]:
+    """Apply a target's markers to `base`.
+
+    `file_markers` are the entries of the target file's `markers` key (name and
+    pattern); the `timing.markers` option (nested or dotted key) comes after
+    them and may also set roles.
+    """
+    markers = base
+    if file_markers:
+        markers = merge_markers(markers, list(file_markers), f"target {target_name} markers")
     timing = options.get("timing")
     document = timing.get("markers") if isinstance(timing, dict) else None
     if document is None:
         document = options.get("timing.markers")
     if document is None:
-        return base
-    return merge_markers(base, document, f"target {target_name} option timing.markers")
+        return markers
+    return merge_markers(markers, document, f"target {target_name} option timing.markers")
+
+
+_PROMPT_END = re.compile(r"(?:\\s\*| \*| )*(?:\$|\\Z)?$")
+
+
+def prompt_markers(prompts: dict[str, str]) -> list[Marker]:
+    """Turn a target's Linux shell and login prompts into `ready` markers.
+
+    Prompts are written for the console stream (`login: *$`); transcript lines
+    have trailing blanks stripped, so trailing blanks and the end anchor are
+    replaced by `$`.
+    """
+    markers = []
+    for key in ("linux_shell", "login"):
+        prompt = prompts.get(key)
+        if prompt:
+            pattern = _PROMPT_END.sub("", prompt) + "$"
+            markers.append(extra_ready_marker(pattern, f"target-{key.replace('_', '-')}"))
+    return markers
 
 
 def extra_ready_marker(pattern: str, name: str = "target-prompt") -> Marker:
