@@ -149,3 +149,29 @@ def test_dmem_repeated_dump_extends_block():
     dump = read_dmem(lines_from_text(header + whole))
     assert len(dump.memory.blocks) == 1
     assert dump.memory.read(0x1000, 16) == b"XSDTd\x00\x00\x00" + bytes(range(1, 9))
+
+
+@pytest.mark.parametrize("signature", ["SPCR", "GTDT", "DBG2", "FACP", "APIC"])
+def test_dsl_fields_rebuild_each_qemu_table(signature):
+    lines = [
+        line
+        for line in lines_from_text((FIXTURES / "qemu-virt.dsl").read_text())
+        if not line.text.startswith("    0")
+    ]
+    rebuilt = {table.signature: table.table() for table in read_dsl(lines)}
+    expected = (FIXTURES / "qemu-virt" / f"{signature.lower()}.dat").read_bytes()
+    assert rebuilt[signature].data == expected
+
+
+def test_dsl_hex_length_column():
+    # iasl releases from 2023 print the field length in hex: [024h 0036 001h].
+    text = (
+        '[000h 0000 004h]                   Signature : "SPCR"    [Serial Port Console]\n'
+        "[004h 0004 004h]                Table Length : 00000050\n"
+        "[008h 0008 001h]                    Revision : 02\n"
+        "[024h 0036 001h]              Interface Type : 0E\n"
+    )
+    table = read_dsl(lines_from_text(text))[0].table()
+    assert table.signature == "SPCR"
+    assert table.data[36] == 0x0E
+    assert table.revision == 2
