@@ -26,6 +26,7 @@ from armcheck.console.base import Console
 from armcheck.console.serial import SerialTransport
 from armcheck.errors import CaptureFormatError
 from armcheck.targets import SerialSettings
+from armcheck.transcript import lines_from_bytes
 
 
 def test_text_round_trip_all_bytes() -> None:
@@ -159,3 +160,20 @@ def test_capture_readable_after_sigkill(tmp_path: Path) -> None:
     chunk = bytes(range(256)) * 40
     assert len(events) > 10
     assert all(event.data == chunk + str(i).encode() for i, event in enumerate(events))
+
+
+@pytest.mark.qemu
+def test_cli_capture_qemu_virt_shell(tmp_path: Path) -> None:
+    """`armcheck capture` of the built-in qemu target records from edk2's first line to Shell>."""
+    path = tmp_path / "qemu.cast"
+    result = subprocess.run(
+        [sys.executable, "-m", "armcheck", "capture", "qemu-virt", "-o", str(path)]
+        + ["--until", "Shell> ", "--timeout", "180"],
+        capture_output=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    capture = read_capture(path)
+    lines = lines_from_bytes(capture.output_bytes())
+    assert lines[0].text.startswith("UEFI firmware (version")
+    assert lines[-1].text == "Shell>"
