@@ -38,9 +38,14 @@ MAX_SPAN_DUMP = 0x10000
 # A margin past the start of the last table, to take its body in the same dump.
 SPAN_TAIL = 0x1000
 MAX_TABLE_DUMP = 0x100000
-# Each `dmem` costs about 0.2 s in edk2 under qemu whatever its size, so a read
-# for a 36-byte header takes enough to hold a small table (RSDP, XSDT, FACS) too.
+# Each `dmem` costs about 0.2 s in edk2 under qemu whatever its size (the shell
+# echoes each typed character at about 10 ms), so a read for a 36-byte header
+# takes enough to hold a small table (RSDP, XSDT, FACS) too.
 MIN_DUMP = 0x200
+# AML tables are the largest by far (hundreds of KB on servers, about 5 bytes
+# of console output each) and no check decodes them, so the UEFI shell walk
+# reads only their headers. Their bodies and checksums come from Linux sysfs.
+HEADER_ONLY = (b"DSDT", b"SSDT")
 
 ShellRunner = Callable[[str, float], str]
 
@@ -74,6 +79,8 @@ class ShellMemory:
     def read(self, address: int, length: int) -> bytes | None:
         """Return `length` bytes at `address`, dumping what the cache lacks; None if unreadable."""
         if length <= 0 or length > MAX_TABLE_DUMP:
+            return None
+        if length > 36 and self.image.read(address, 4) in HEADER_ONLY:
             return None
         cached = self.image.read(address, length) or b""
         if len(cached) < length:
