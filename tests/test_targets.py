@@ -11,7 +11,13 @@ from click.testing import CliRunner
 
 from armcheck.cli import main
 from armcheck.console.firmware import find_uefi_firmware, list_descriptors
-from armcheck.console.qemu import QemuTransport
+from armcheck.console.qemu import (
+    QemuTransport,
+    find_guest,
+    guest_dir,
+    missing_guest_message,
+    require_guest,
+)
 from armcheck.errors import TargetError
 from armcheck.target_files import builtin_names, builtin_target, load_target_text
 from armcheck.targets import COMMAND, QEMU, SERIAL, resolve_target
@@ -256,3 +262,56 @@ def test_cli_bad_file_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["targets", str(path)])
     assert result.exit_code == 2
     assert f"{path}:3: console.baud" in result.output
+
+
+def test_guest_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARMCHECK_GUEST_DIR", str(tmp_path / "guest"))
+    assert guest_dir() == tmp_path / "guest"
+    assert find_guest() is None
+    assert "make guest" in missing_guest_message()
+
+
+def test_guest_dir_under_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ARMCHECK_GUEST_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "armcheck" / "guest"
+    folder.mkdir(parents=True)
+    (folder / "vmlinuz").write_bytes(b"MZ")
+    (folder / "initrd.gz").write_bytes(b"\x1f\x8b")
+    guest = find_guest()
+    assert guest is not None
+    assert guest.kernel == folder / "vmlinuz"
+
+
+def test_missing_guest_raises_with_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARMCHECK_GUEST_DIR", str(tmp_path))
+    with pytest.raises(TargetError, match="scripts/build-guest.sh"):
+        require_guest()
+
+
+@pytest.mark.parametrize("linux_boot", ["shell", "direct"])
+def test_qemu_linux_boot_modes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linux_boot: str
+) -> None:
+    monkeypatch.setenv("ARMCHECK_GUEST_DIR", str(tmp_path / "guest"))
+    (tmp_path / "guest").mkdir()
+    (tmp_path / "guest" / "vmlinuz").write_bytes(b"MZ")
+    (tmp_path / "guest" / "initrd.gz").write_bytes(b"\x1f\x8b")
+    text = f"console:\n  qemu:\n    guest: true\n    linux_boot: {linux_boot}\n"
+    transport = QemuTransport(load_target_text(text, "q.yaml", "q"))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    argv = transport.build_command(folder)
+    if linux_boot == "direct":
+        assert argv[argv.index("-kernel") + 1] == str(tmp_path / "guest" / "vmlinuz")
+        assert argv[argv.index("-append") + 1] == "console=ttyAMA0"
+        assert transport.linux is None
+    else:
+        assert "-kernel" not in argv
+        assert f"if=virtio,format=raw,readonly=on,file=fat:{folder / 'linux'}" in argv
+        assert transport.linux is not None
+        assert transport.linux.shell_command() == (
+            "FS0:\\vmlinuz initrd=\\initrd.gz console=ttyAMA0"
+        )
+        extlinux = (folder / "linux" / "extlinux" / "extlinux.conf").read_text(encoding="utf-8")
+        assert "initrd /initrd.gz" in extlinux
