@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import serial
+from serial import rfc2217
 
 from armcheck.capture import read_capture
 from armcheck.console.base import Console
@@ -22,6 +24,7 @@ from armcheck.errors import (
     EXIT_USAGE,
     ConsoleClosed,
     ConsoleError,
+    ConsoleTimeout,
     TargetError,
 )
 from armcheck.targets import SerialSettings
@@ -330,3 +333,85 @@ def test_cli_console_interactive(pty_pair, tmp_path: Path) -> None:
     assert terminal.exitstatus == EXIT_OK
     assert read_capture(cast).output_bytes() == b"Shell> "
     assert [event.kind for event in read_capture(cast).events] == ["o"]
+
+
+class Rfc2217Server:
+    """A local RFC 2217 server, as ser2net or a labgrid exporter runs one, on 127.0.0.1.
+
+    Its serial device is pyserial's loop:// port: `board_output` puts bytes on
+    it as if the board printed them, and bytes from the client are collected
+    in `received`.
+    """
+
+    def __init__(self) -> None:
+        self.device = serial.serial_for_url("loop://", timeout=0.05)
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.received = b""
+        self.running = True
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def board_output(self, data: bytes) -> None:
+        self.device.write(data)
+
+    def _serve(self) -> None:
+        connection, _ = self.listener.accept()
+        lock = threading.Lock()
+
+        class Writer:
+            def write(self, data: bytes) -> None:
+                with lock:
+                    connection.sendall(data)
+
+        manager = rfc2217.PortManager(self.device, Writer())
+        threading.Thread(
+            target=self._forward_output, args=(manager, connection, lock), daemon=True
+        ).start()
+        while self.running:
+            try:
+                data = connection.recv(4096)
+            except OSError:
+                break
+            if not data:
+                break
+            self.received += b"".join(manager.filter(data))
+        self.running = False
+
+    def _forward_output(self, manager: object, connection: socket.socket, lock) -> None:
+        while self.running:
+            data = self.device.read(4096)
+            if data:
+                with lock:
+                    connection.sendall(b"".join(manager.escape(data)))  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.running = False
+        self.listener.close()
+
+
+# pyserial 3.5's rfc2217 client calls the deprecated Thread.setDaemon().
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_rfc2217_url_console() -> None:
+    server = Rfc2217Server()
+    try:
+        url = f"rfc2217://127.0.0.1:{server.port}"
+        console = Console(SerialTransport(SerialSettings(port=url, baud=115200)))
+        console.open()
+        server.board_output(b"\x1b[0mUEFI Interactive Shell v2.2\r\n\xffShell> ")
+        match = console.expect("Shell> ", timeout=10)
+        console.sendline("ver")
+        deadline = time.monotonic() + 10
+        while server.received != b"ver\r" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started = time.monotonic()
+        with pytest.raises(ConsoleTimeout):
+            console.expect("never", timeout=0.2)
+        waited = time.monotonic() - started
+        console.close()
+    finally:
+        server.close()
+    assert match.before == "UEFI Interactive Shell v2.2\r\n\ufffd"
+    assert server.received == b"ver\r"
+    assert waited < 0.5

@@ -4,8 +4,9 @@ Arrival times must not be quantised, so a read never sleeps on a fixed
 timeout. For a device path and for `socket://` the transport waits with
 select() on the file descriptor and then reads everything that is waiting in
 one call. Other URL kinds (`rfc2217://`, `loop://`) have no descriptor of
-their own. For them pyserial's read with a timeout is used: it returns as
-soon as the first byte is queued, and the rest of the queue is read at once.
+their own: a pyserial thread queues the bytes it receives. For them
+pyserial's read waits on that queue, which wakes at the first byte, and the
+rest of the queue is read at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import os
 import select
 import socket
+import time
 from typing import Any
 
 import serial
@@ -40,6 +42,11 @@ PARITIES = {
     "SPACE": serial.PARITY_SPACE,
 }
 MAX_BAUD = 20_000_000
+# Seconds a queue-based pyserial port (rfc2217://) waits per read call. A byte
+# that arrives wakes the wait at once, so this only bounds how late a read
+# with nothing to return notices its own timeout. It is set once at open,
+# because setting pyserial's timeout makes an rfc2217 port renegotiate.
+QUEUE_POLL = 0.02
 
 
 def validate_settings(settings: SerialSettings) -> dict[str, Any]:
@@ -101,9 +108,11 @@ class SerialTransport(Transport):
             raise ConsoleError(self._open_failure(err)) from err
         self._port = port
 
-        # Prefer the descriptor: select() on it wakes at the first byte.
+        # Prefer the descriptor: select() on it wakes at the first byte. The
+        # socket of an rfc2217:// port carries Telnet framing and belongs to
+        # pyserial's reader thread, so only a socket:// port is read directly.
         fd = getattr(port, "fd", None)
-        sock = getattr(port, "_socket", None)
+        sock = getattr(port, "_socket", None) if self.name.startswith("socket://") else None
         if isinstance(fd, int):
             # Non-blocking, so that the reads after the first return at once
             # when nothing more is waiting.
@@ -111,6 +120,8 @@ class SerialTransport(Transport):
             self._fd = fd
         elif isinstance(sock, socket.socket):
             self._socket = sock
+        else:
+            port.timeout = QUEUE_POLL
 
     def _open_failure(self, err: Exception) -> str:
         reason = getattr(err, "strerror", None) or str(err)
@@ -178,12 +189,14 @@ class SerialTransport(Transport):
 
     def _read_pyserial(self, size: int, timeout: float | None) -> bytes:
         port = self._port
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            port.timeout = timeout
             first = port.read(1)
-            if not first:
-                return b""
-            port.timeout = 0
+            while not first:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return b""
+                first = port.read(1)
+            # The bytes counted as waiting are queued already, so this read does not wait.
             waiting = min(port.in_waiting, size - 1)
             return first + (port.read(waiting) if waiting > 0 else b"")
         except (serial.SerialException, OSError) as err:
