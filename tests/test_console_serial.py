@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -415,3 +416,16 @@ def test_rfc2217_url_console() -> None:
     assert match.before == "UEFI Interactive Shell v2.2\r\n\ufffd"
     assert server.received == b"ver\r"
     assert waited < 0.5
+
+
+def test_cli_capture_interrupt_exit_130(pty_pair, tmp_path: Path) -> None:
+    cast = tmp_path / "interrupted.cast"
+    process = start_capture(cast, pty_pair.path, ["--until", "NEVER", "--timeout", "60"])
+    pty_pair.write(b"recorded before Ctrl-C\r\n")
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr.decode()
+    assert "interrupted" in stderr.decode()
+    assert read_capture(cast).output_bytes() == b"recorded before Ctrl-C\r\n"
+    assert not read_capture(cast).truncated
