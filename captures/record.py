@@ -54,7 +54,7 @@ def uefi_session(shell: UefiShell) -> None:
     if found is None:
         raise SystemExit("no ACPI 2.0 table pointer in the dmem output")
     rsdp = dmem_bytes(shell.run(f"dmem {found.group(1)} 24", 30))
-    # RSDP (ACPI 6.5, 5.2.5.3): XsdtAddress is the 8-byte field at offset 24.
+    # In the ACPI 2.0+ RSDP, XsdtAddress is the 8-byte field at offset 24.
     xsdt_address = struct.unpack_from("<Q", rsdp, 24)[0]
     xsdt = dump_table(shell, xsdt_address)
     # XSDT: a 36-byte header, then 8-byte table addresses.
