@@ -175,3 +175,16 @@ def test_dsl_hex_length_column():
     assert table.signature == "SPCR"
     assert table.data[36] == 0x0E
     assert table.revision == 2
+
+
+def test_dmem_above_4gib_uses_header_address():
+    # edk2 prints only the low 32 bits of the address on each hex line.
+    text = (
+        "Memory Address 0000008FFCAC0000 20 Bytes\n"
+        "  FCAC0000: 5F 53 4D 33 5F 93 18 03-00 00 01 00 54 01 00 00  *_SM3_.......T...*\n"
+        "  FCAC0010: 00 00 EC 7F 00 00 00 00-00 00 00 00 00 00 00 00  *................*\n"
+    )
+    memory = read_dmem(lines_from_text(text)).memory
+    assert memory.read(0x8FFCAC0000, 5) == b"_SM3_"
+    assert memory.read(0x8FFCAC0010, 4) == b"\x00\x00\xec\x7f"
+    assert memory.read(0xFCAC0000, 5) is None

@@ -179,7 +179,14 @@ def read_dmem(lines: Iterable[Line]) -> DmemDump:
             if text.strip():
                 expected_address = None
             continue
-        dump.memory.add(hex_line.offset, hex_line.data, line)
+        # edk2's DumpHex prints each line's address with %08X, which PrintLib
+        # reads as 32 bits, so memory above 4 GiB shows only its low half.
+        # The header line prints all 64 bits, so count on from there.
+        address = hex_line.offset
+        if address == expected_address & 0xFFFFFFFF:
+            address = expected_address
+        dump.memory.add(address, hex_line.data, line)
+        expected_address = address + len(hex_line.data)
     return dump
 
 
