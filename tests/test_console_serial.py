@@ -308,6 +308,7 @@ def test_cli_capture_lost_console_exit_3(pty_pair, tmp_path: Path) -> None:
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == EXIT_INCOMPLETE
     assert "was lost" in stderr.decode()
+    assert "| going away" in stderr.decode()
 
 
 def test_cli_console_interactive(pty_pair, tmp_path: Path) -> None:

@@ -352,13 +352,19 @@ class Console:
         self.send(key_bytes(name))
 
     def drain(self, timeout: float) -> None:
-        """Read and record whatever arrives during `timeout` seconds, without matching."""
+        """Read and record whatever arrives during `timeout` seconds, without matching.
+
+        Raise ConsoleClosed, with the last lines seen, if the console closes first.
+        """
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            self._read(READ_SIZE, remaining)
+            try:
+                self._read(READ_SIZE, remaining)
+            except ConsoleClosed as err:
+                raise ConsoleClosed(f"{err}{self._tail()}") from err
 
     def read(self, timeout: float | None) -> bytes:
         """Read, record and return what arrives within `timeout` seconds, without matching.
