@@ -136,19 +136,25 @@ class _Spawn(pexpect.spawnbase.SpawnBase):  # type: ignore[misc]
         self._filter = EscapeFilter()
 
     def read_nonblocking(self, size: int = 1, timeout: float | None = None) -> str:
-        if self.deadline is not None:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise pexpect.TIMEOUT("deadline passed")
-            timeout = remaining if timeout is None else min(timeout, remaining)
-        try:
-            data = self.console._read(size, timeout)
-        except ConsoleClosed as err:
-            self.flag_eof = True
-            self.closed_reason = str(err)
-            raise pexpect.EOF(str(err)) from err
-        if not data:
-            raise pexpect.TIMEOUT("nothing arrived")
+        while True:
+            wait = timeout
+            if self.deadline is not None:
+                remaining = self.deadline - time.monotonic()
+                if remaining <= 0:
+                    raise pexpect.TIMEOUT("deadline passed")
+                wait = remaining if wait is None else min(wait, remaining)
+            try:
+                data = self.console._read(size, wait)
+            except ConsoleClosed as err:
+                self.flag_eof = True
+                self.closed_reason = str(err)
+                raise pexpect.EOF(str(err)) from err
+            if data:
+                break
+            # A read may return early with nothing (an interrupted select);
+            # only the deadline ends an expect.
+            if self.deadline is None:
+                raise pexpect.TIMEOUT("nothing arrived")
         text = self._filter.filter(self._decoder.decode(data, final=False))
         self._limit_before(len(text))
         return text
@@ -276,9 +282,9 @@ class Console:
         self._spawn.deadline = started + max(0.0, timeout)
         self._spawn.before_truncated = False
         try:
-            index = self._spawn.expect_list(
-                compiled + [pexpect.EOF, pexpect.TIMEOUT], timeout=max(0.0, timeout)
-            )
+            # No pexpect timeout: its loop counts wall-clock time, so the
+            # monotonic deadline in _Spawn.read_nonblocking ends the wait.
+            index = self._spawn.expect_list(compiled + [pexpect.EOF, pexpect.TIMEOUT], timeout=None)
         except BoardFault as err:
             raise BoardFault(f"{err} while waiting for {description}{self._tail()}") from err
         except OSError as err:
