@@ -228,6 +228,7 @@ def test_table_list_length_with_thousands_separator():
         ("looks_like_dsl", "qemu-virt.dsl", True),
         ("looks_like_dsl", "case-graviton-spcr-partial.dsl", True),
         ("looks_like_dsl", "qemu-virt-acpidump.txt", False),
+        ("looks_like_dsl", "iasl-ssdt.dsl", True),
         ("looks_like_acpidump", "qemu-virt-acpidump.txt", True),
         ("looks_like_acpidump", "qemu-virt.dsl", False),
         ("looks_like_dmidecode", "case-emag-dmidecode.txt", True),
@@ -329,3 +330,21 @@ def test_dmem_configuration_table_names_smbios3():
     assert "smbios" not in pointers
     assert facts.value("uefi.revision") == "2.70"
     assert facts.first("uefi.system_table").evidence.text.startswith("  7FFDFB18: ")
+
+
+def test_dsl_aml_disassembly_header():
+    # iasl 20200925 compiled a small SSDT and disassembled it again.
+    facts = Facts()
+    count = tables.facts_from_dsl_text(text_lines("iasl-ssdt.dsl"), facts, "ssdt.dsl")
+    assert count == 1
+    assert facts.value("acpi.table") == {
+        "signature": "SSDT",
+        "revision": 2,
+        "length": 71,
+        "oem_id": "ARMCHK",
+        "oem_table_id": "TESTSSDT",
+        "address": None,
+        "checksum_ok": None,
+        "problems": ["AML disassembly: header only"],
+    }
+    assert facts.first("acpi.table").evidence.line == 10

@@ -132,3 +132,62 @@ def read_dsl(lines: Iterable[Line]) -> list[Disassembly]:
             if hex_line is not None and hex_line.offset == len(current.raw):
                 current.raw.extend(hex_line.data)
     return tables
+
+
+# Header comment of an AML (DSDT or SSDT) disassembly:
+#  *     Signature        "SSDT"
+#  *     Length           0x00000047 (71)
+_ORIGINAL_HEADER = re.compile(r"^\s*\*\s+Original Table Header:")
+_HEADER_FIELD = re.compile(r"^\s*\*\s+(Signature|Length|Revision|OEM ID|OEM Table ID)\s+(.+?)\s*$")
+
+
+@dataclass
+class AmlHeader:
+    """The table header that iasl prints as a comment above an AML disassembly."""
+
+    fields: dict[str, str]
+    line: Line
+
+    def summary(self) -> dict[str, object]:
+        """Return the value of an `acpi.table` fact; the table bytes are not in the file."""
+
+        def text(name: str) -> str | None:
+            value = self.fields.get(name)
+            return value.strip('"').rstrip() if value is not None else None
+
+        def number(name: str) -> int | None:
+            value = self.fields.get(name, "").split(" ", 1)[0]
+            try:
+                return int(value, 16)
+            except ValueError:
+                return None
+
+        return {
+            "signature": text("Signature"),
+            "revision": number("Revision"),
+            "length": number("Length"),
+            "oem_id": text("OEM ID"),
+            "oem_table_id": text("OEM Table ID"),
+            "address": None,
+            "checksum_ok": None,
+            "problems": ["AML disassembly: header only"],
+        }
+
+
+def read_aml_headers(lines: Iterable[Line]) -> list[AmlHeader]:
+    """Collect the "Original Table Header" comments of DSDT and SSDT disassemblies."""
+    headers: list[AmlHeader] = []
+    current: AmlHeader | None = None
+    for line in lines:
+        if _ORIGINAL_HEADER.match(line.text):
+            current = AmlHeader({}, line)
+            headers.append(current)
+            continue
+        if current is None:
+            continue
+        match = _HEADER_FIELD.match(line.text)
+        if match is not None:
+            current.fields.setdefault(match.group(1), match.group(2))
+        elif not line.text.lstrip().startswith("*"):
+            current = None
+    return [h for h in headers if len(h.fields.get("Signature", "").strip('"')) == 4]

@@ -21,7 +21,7 @@ from typing import Any
 
 from armcheck.acpi import decode_fields, decode_rsdp, decode_table, walk_rsdp
 from armcheck.acpi.acpiview import AcpiviewTable, read_acpiview
-from armcheck.acpi.dsl import read_dsl
+from armcheck.acpi.dsl import read_aml_headers, read_dsl
 from armcheck.acpi.dumps import (
     DmemDump,
     MemoryImage,
@@ -394,18 +394,25 @@ def facts_from_dump_text(
 
 
 def looks_like_dsl(head: str) -> bool:
-    """Return True when text looks like an `iasl -d` data table disassembly."""
-    return 'Signature : "' in head.replace("  ", " ") and "[000h 0000" in head
+    """Return True when text looks like an `iasl -d` disassembly (data table or AML)."""
+    if "[000h 0000" in head and "Signature" in head:
+        return True
+    return "Original Table Header:" in head and "DefinitionBlock" in head
 
 
 def facts_from_dsl_text(lines: Iterable[Line], facts: Facts, file: str | None) -> int:
     """Record every table of an `iasl -d` disassembly, whole or cut short.
 
     Uses the "Raw Table Data" bytes when the disassembly ends with all of
-    them, and otherwise rebuilds the table from the decoded field lines.
+    them, and otherwise rebuilds the table from the decoded field lines. A
+    DSDT or SSDT disassembly gives only the header that iasl prints above it.
     """
+    line_list = list(lines)
     count = 0
-    for disassembly in read_dsl(lines):
+    for header in read_aml_headers(line_list):
+        facts.add("acpi.table", header.summary(), _line_evidence(ACPI_TABLE, file, header.line))
+        count += 1
+    for disassembly in read_dsl(line_list):
         table = disassembly.table()
         if table is None:
             continue
