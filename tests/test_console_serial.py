@@ -234,7 +234,7 @@ def start_capture(cast: Path, port: str, args: list[str]) -> subprocess.Popen[by
     """Start `armcheck capture PORT ARGS -o CAST` and return once it has opened PORT.
 
     pyserial discards what a port received before it was opened, so a test
-    writes only after the capture process holds the port (seen in /proc).
+    writes only after the capture process has the port open (seen in /proc).
     """
     process = subprocess.Popen(
         [*ARMCHECK, "capture", port, *args, "-o", str(cast)], stderr=subprocess.PIPE

@@ -1,11 +1,12 @@
 """The one console type every transport returns, driven through pexpect.
 
 A `Transport` moves bytes (a serial port, a socket, a process, a capture being
-replayed). A `Console` wraps one transport and adds what armcheck needs on top:
-every read is timestamped on a monotonic clock the moment it returns, written
-to the capture, and fed to the transcript; `expect` waits with a deadline over
-a bounded search window; death patterns end any wait the moment a panic,
-exception or reset shows.
+replayed). A `Console` wraps one transport and adds what armcheck needs on top.
+Every read is timestamped on a monotonic clock the moment it returns, written
+to the capture, and fed to the transcript. `expect` waits with a monotonic
+deadline over a bounded search window. Death patterns end any wait the moment
+a panic or exception shows, and `watch_for_reset` does the same for a second
+firmware banner.
 """
 
 from __future__ import annotations
