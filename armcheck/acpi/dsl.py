@@ -1,15 +1,19 @@
-"""Reader for `iasl -d` disassemblies of ACPI data tables (.dsl files).
+"""Reader for `iasl -d` disassemblies of ACPI tables (.dsl files).
 
-iasl (ACPICA 2016 and later) prints one line per field:
-`[02Ch 0044   8]                      Address : 0000000000A90000`, that is the
-hex offset, the decimal offset, the byte length (decimal, or `004h` in newer
-releases), the field name and its value in hex (or a quoted string). A file
-may hold several tables, each starting with its Signature field at offset 0,
-and each may end with a "Raw Table Data" hex dump.
+For a data table, iasl (releases 20200925 and 20220331 were read) prints one
+line per field: `[02Ch 0044   8]                      Address : 0000000000A90000`,
+that is the hex offset, the decimal offset, the byte length, the field name
+and its value in hex or as a quoted string. The length column is read as hex
+when it ends in `h`, as newer releases print it. A file may contain several
+tables, each starting with its Signature field at offset 0, and each may end
+with a "Raw Table Data" hex dump.
 
 A table is read from its raw dump when the dump is complete. Otherwise, as in
 a paste cut short, its bytes are rebuilt from the field lines and decoded
 like any table, so only the fields present in the file get values.
+
+For a DSDT or SSDT, iasl prints ASL source with the original table header in
+a comment above it, and only that header is read.
 """
 
 from __future__ import annotations
