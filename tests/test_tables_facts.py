@@ -348,3 +348,19 @@ def test_dsl_aml_disassembly_header():
         "problems": ["AML disassembly: header only"],
     }
     assert facts.first("acpi.table").evidence.line == 10
+
+
+@pytest.mark.parametrize("reader", ["facts_from_acpi_binary", "facts_from_smbios_binary"])
+def test_binary_readers_survive_mangled_tables(reader):
+    generator = random.Random(reader)
+    seeds = [path.read_bytes() for path in sorted(QEMU.glob("*.dat"))]
+    seeds.append((FIXTURES / "qemu-virt-smbios.bin").read_bytes())
+    for _ in range(1500):
+        data = bytearray(generator.choice(seeds))
+        for _ in range(generator.randrange(1, 8)):
+            data[generator.randrange(len(data))] = generator.getrandbits(8)
+        cut = generator.randrange(len(data) + 1)
+        try:
+            getattr(tables, reader)(bytes(data[:cut]), Facts(), Evidence(ACPI_TABLE, "m.bin"))
+        except InputFormatError:
+            pass
