@@ -40,6 +40,11 @@ STARTUP_COUNTDOWN = r"Press ESC in \d+ seconds? to skip startup\.nsh"
 PAGE_BREAK = r"Press ENTER to continue or 'Q' break:"
 
 LOGIN_PROMPT = r"\blogin: *$"
+# busybox init's askfirst: the shell starts only after Enter.
+ACTIVATE_CONSOLE = r"Please press Enter to activate this console\."
+# Seconds between attempts to set the ready prompt: a line typed while the
+# console was not yet open by the shell is lost, so it is sent again.
+CONFIGURE_RETRY = 5.0
 PASSWORD_PROMPT = r"[Pp]assword: *$"
 LINUX_PROMPT = r"[#$] *$"
 # The prompt armcheck sets; written in the command as ARMCHECK''_READY so that
@@ -446,13 +451,15 @@ class LinuxShell:
         logins = 0
         while True:
             match = self.console.expect(
-                [self.prompt, self.login_prompt, self.password_prompt],
+                [self.prompt, self.login_prompt, self.password_prompt, ACTIVATE_CONSOLE],
                 _remaining(deadline),
                 what="a Linux shell or login prompt",
             )
             if match.index == 0:
                 break
-            if match.index == 1:
+            if match.index == 3:
+                self.console.send_key("ENTER")
+            elif match.index == 1:
                 logins += 1
                 if logins > 3:
                     raise ConsoleError("the Linux login failed three times; check the credentials")
@@ -474,10 +481,20 @@ class LinuxShell:
 
     def _configure(self, timeout: float) -> None:
         ready = READY_PROMPT[:8] + "''" + READY_PROMPT[8:]
-        self.console.sendline(
+        line = (
             f"stty -echo 2>/dev/null; dmesg -n 1 2>/dev/null; export TERM=dumb PS2='' PS1='{ready}'"
         )
-        self.console.expect(re.escape(READY_PROMPT), timeout, what="the armcheck shell prompt")
+        deadline = time.monotonic() + timeout
+        while True:
+            self.console.sendline(line)
+            wait = min(CONFIGURE_RETRY, _remaining(deadline))
+            try:
+                self.console.expect(re.escape(READY_PROMPT), wait, what="the armcheck shell prompt")
+                return
+            except ConsoleTimeout:
+                if _remaining(deadline) <= 0:
+                    raise
+                log.info("no armcheck shell prompt after %.0f s; sending the set-up again", wait)
 
     def run(self, command: str, timeout: float = 30.0, strip_printk: bool = True) -> ShellResult:
         """Run one command line and return its output and exit status.
@@ -495,11 +512,15 @@ class LinuxShell:
         self.console.sendline(
             f"echo {begin[:8]}''{begin[8:]}; {command}; echo {end[:8]}''{end[8:]}$?"
         )
-        match = self.console.expect(
-            [rf"{end}(\d+)\r?\n", re.escape(READY_PROMPT)],
-            _remaining(deadline),
-            what=f"the end of {command!r}",
-        )
+        try:
+            match = self.console.expect(
+                [rf"{end}(\d+)\r?\n", re.escape(READY_PROMPT)],
+                _remaining(deadline),
+                what=f"the end of {command!r}",
+            )
+        except ConsoleTimeout:
+            self._interrupt()
+            raise
         parsed = match.index == 0
         status = int(match.groups[0] or 0) if parsed else 2
         if parsed:
@@ -511,6 +532,18 @@ class LinuxShell:
         if strip_printk:
             output = _strip_printk(output)
         return ShellResult("\n".join(output), status)
+
+    def _interrupt(self, timeout: float = 5.0) -> None:
+        """Interrupt a command that timed out and wait for the prompt that follows.
+
+        Ctrl-C also ends a shell waiting for a closing quote. Reading the new
+        prompt keeps it from ending the next command's wait early.
+        """
+        self.console.send_key("CTRL-C")
+        try:
+            self.console.expect(re.escape(READY_PROMPT), timeout, what="the prompt after Ctrl-C")
+        except ConsoleTimeout:
+            log.warning("no shell prompt %.0f s after Ctrl-C; the next command may fail", timeout)
 
     def power_off(self, timeout: float = 30.0) -> None:
         """Send `poweroff -f` and wait for the console to close, as it does when qemu exits.

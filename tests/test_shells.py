@@ -10,7 +10,7 @@ import pytest
 from armcheck.capture import CaptureWriter, read_capture
 from armcheck.console.base import Console
 from armcheck.console.qemu import find_guest, missing_guest_message
-from armcheck.errors import TargetError
+from armcheck.errors import ConsoleTimeout, TargetError
 from armcheck.shells import (
     Credentials,
     LinuxShell,
@@ -198,6 +198,9 @@ def test_linux_login_and_commands(tmp_path: Path) -> None:
         echoed = shell.run("echo hello; echo world", 10)
         failed = shell.run("ls /no/such/path", 10)
         quiet = shell.run("true", 10)
+        with pytest.raises(ConsoleTimeout):
+            shell.run("sleep 30", 1)
+        after = shell.run("echo after", 10)
     finally:
         console.close()
         capture.close()
@@ -206,6 +209,8 @@ def test_linux_login_and_commands(tmp_path: Path) -> None:
     assert failed.status != 0
     assert "/no/such/path" in failed.output
     assert quiet.output == ""
+    assert after.output == "after"
+    assert after.status == 0
     raw = (tmp_path / "login.cast").read_text(encoding="utf-8")
     assert "s3cret-word" not in raw
     assert read_capture(tmp_path / "login.cast").markers()[-1].text == "linux-shell"
