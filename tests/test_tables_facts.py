@@ -364,3 +364,12 @@ def test_binary_readers_survive_mangled_tables(reader):
             getattr(tables, reader)(bytes(data[:cut]), Facts(), Evidence(ACPI_TABLE, "m.bin"))
         except InputFormatError:
             pass
+
+
+def test_dsl_case_sc7180_invalid_access_width():
+    facts = Facts()
+    tables.facts_from_dsl_text(text_lines("case-sc7180-spcr-gtdt-dbg2.dsl"), facts, "sc7180.dsl")
+    spcr_problems = facts.value("acpi.spcr")["problems"]
+    dbg2_problems = facts.value("acpi.dbg2")["problems"]
+    assert "base address access size 32 (0x20) is not a valid encoding (0 to 4)" in spcr_problems
+    assert len(dbg2_problems) == 3

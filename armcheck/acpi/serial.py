@@ -45,6 +45,16 @@ SERIAL_SUBTYPES: dict[int, str] = {
 DBG2_PORT_TYPES = {0x8000: "serial", 0x8001: "1394", 0x8002: "USB", 0x8003: "net"}
 
 
+def _check_access_size(table: AcpiTable, what: str, access_size: int) -> None:
+    # Generic Address Structure Access Size (ACPI 6.5, 5.2.3.2): 0 undefined,
+    # 1 byte, 2 word, 3 dword, 4 qword; larger values are reserved.
+    if access_size > 4:
+        table.problems.append(
+            f"{what} access size {access_size} (0x{access_size:02X}) is not a valid "
+            "encoding (0 to 4)"
+        )
+
+
 def baud_from_code(code: int) -> int | None:
     """Map an SPCR baud rate code to bits per second; None for 0 (as configured) or unknown."""
     return SPCR_BAUD_RATES.get(code)
@@ -62,6 +72,7 @@ def decode_spcr(table: AcpiTable) -> dict[str, Any]:
     address = read_generic_address(data, 40)
     if address is not None:
         value["base_address"] = address.to_json()
+        _check_access_size(table, "base address", address.access_size)
 
     simple_fields = (
         ("interrupt_type", 52, 1),
@@ -163,6 +174,7 @@ def _decode_dbg2_device(
             break
         addresses.append(gas.address)
         sizes.append(read_uint(data, start + size_offset + 4 * register, 4))
+        _check_access_size(table, f"device {index} register {register}", gas.access_size)
     name_offset = start + field(6, 2)
     name = data[name_offset : name_offset + field(4, 2)]
     device = {
