@@ -52,6 +52,9 @@ LINUX_PROMPT = r"[#$] *$"
 READY_PROMPT = "ARMCHECK_READY# "
 # A kernel message on the console: `[   12.345678] text` (printk with timestamps).
 PRINTK_LINE = re.compile(r"\[\s*\d+\.\d{6}\] ")
+# Lines the recorder keeps between two commands, so a console that prints for
+# hours without a command does not grow memory without bound.
+MAX_KEPT_LINES = 200_000
 
 
 class LineRecorder:
@@ -65,26 +68,37 @@ class LineRecorder:
         self.builder = builder
         self.lines: list[Line] = []
         self.screen: Screen | None = None
+        self._dropped = 0  # lines forgotten before self.lines[0]
 
     def feed(self, data: bytes, at: float) -> list[Line]:
         if self.screen is not None:
             self.screen.feed(data)
         lines = self.builder.feed(data, at)
-        self.lines.extend(lines)
+        self._keep(lines)
         return lines
 
     def finish(self, at: float | None = None) -> list[Line]:
         lines = self.builder.finish(at)
-        self.lines.extend(lines)
+        self._keep(lines)
         return lines
+
+    def _keep(self, lines: list[Line]) -> None:
+        self.lines.extend(lines)
+        if len(self.lines) > MAX_KEPT_LINES:
+            # NOTE: a single command whose output is longer than half of
+            # MAX_KEPT_LINES loses its first lines.
+            drop = len(self.lines) - MAX_KEPT_LINES // 2
+            del self.lines[:drop]
+            self._dropped += drop
 
     def position(self) -> int:
         """Return a bookmark: the number of lines completed so far."""
-        return len(self.lines)
+        return self._dropped + len(self.lines)
 
     def since(self, position: int) -> list[Line]:
-        """Return the lines completed after `position` and forget the older ones."""
-        taken = self.lines[position:]
+        """Return the lines completed after `position` and forget all kept lines."""
+        taken = self.lines[max(0, position - self._dropped) :]
+        self._dropped += len(self.lines)
         self.lines = []
         return taken
 

@@ -13,6 +13,7 @@ from armcheck.console.qemu import find_guest, missing_guest_message
 from armcheck.errors import ConsoleTimeout, TargetError
 from armcheck.shells import (
     Credentials,
+    LineRecorder,
     LinuxShell,
     Screen,
     UefiShell,
@@ -22,6 +23,7 @@ from armcheck.shells import (
 )
 from armcheck.target_files import builtin_target, load_target_text
 from armcheck.targets import open_console
+from armcheck.transcript import TranscriptBuilder
 
 # --- output cutting ---------------------------------------------------------------------
 
@@ -63,6 +65,17 @@ def test_between_markers(lines: list[str], expected: list[str]) -> None:
 )
 def test_strip_printk(lines: list[str], expected: list[str]) -> None:
     assert _strip_printk(lines) == expected
+
+
+def test_recorder_bounded_keeps_recent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("armcheck.shells.MAX_KEPT_LINES", 10)
+    recorder = LineRecorder(TranscriptBuilder())
+    recorder.feed(b"".join(b"old %d\n" % number for number in range(25)), 0.0)
+    start = recorder.position()
+    recorder.feed(b"new 1\nnew 2\n", 1.0)
+    assert start == 25
+    assert len(recorder.lines) <= 10
+    assert [line.text for line in recorder.since(start)] == ["new 1", "new 2"]
 
 
 def test_credentials_missing_env_named(monkeypatch: pytest.MonkeyPatch) -> None:
