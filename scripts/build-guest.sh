@@ -60,7 +60,7 @@ fi
 
 # The kernel package is the one Debian's linux-image-arm64 metapackage depends on.
 kernel_package="$(apt-cache "${apt_options[@]}" depends linux-image-arm64 \
-  | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-arm64\)$/\1/p' | head -n 1)"
+  | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-arm64\)\( .*\)\{0,1\}$/\1/p' | head -n 1)"
 if [ -z "$kernel_package" ]; then
   echo "build-guest: linux-image-arm64 names no arm64 kernel package in the package lists" >&2
   exit 1
