@@ -1,9 +1,9 @@
 """Decoders for the serial console tables: SPCR and DBG2.
 
-SPCR follows Microsoft's "Serial Port Console Redirection Table" specification
-(revision 4, 2023), which covers table revisions 1 to 4; DBG2 follows
-Microsoft's "Microsoft Debug Port Table 2 (DBG2)" specification (2015 and
-later). Both tables use the same serial port subtypes ("interface types").
+SPCR follows Microsoft's "Serial Port Console Redirection Table" document,
+version 1.09 of April 2023, which defines table revisions 1 to 4. DBG2
+follows Microsoft's "Microsoft Debug Port Table 2 (DBG2)" specification.
+Both tables use the same serial port subtypes ("interface types").
 """
 
 from __future__ import annotations
@@ -119,6 +119,9 @@ def _decode_spcr_revision4(table: AcpiTable, value: dict[str, Any]) -> None:
         value["precise_baud_rate"] = precise
         if precise:
             value["baud"] = precise
+    # NOTE: the SPCR document lists NameSpaceStringLength at offset 82, inside
+    # the 4-byte Precise Baud Rate at 80. Offsets 84 and 86 follow the field
+    # sizes it gives, as ACPICA's actbl3.h does.
     length = read_uint(data, 84, 2)
     offset = read_uint(data, 86, 2)
     if length and offset is not None:
