@@ -2,8 +2,9 @@
 
 Layouts follow the ACPI Specification 6.5. Section 5.2.12 defines the MADT
 interrupt controller structures (GICC type 0x0B, GICD 0x0C, GIC MSI frame
-0x0D, GICR 0x0E, GIC ITS 0x0F). Section 5.2.25 defines the GTDT and its
-platform timer structures (GT Block type 0, Arm SBSA Generic Watchdog type 1).
+0x0D, GICR 0x0E, GIC ITS 0x0F). The Generic Timer Description Table section
+defines the GTDT and its platform timer structures (GT Block type 0, Arm SBSA
+Generic Watchdog type 1).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Decoders for FADT, MCFG, IORT and PPTT.
 
-The FADT (section 5.2.9) and the PPTT (5.2.30) follow the ACPI Specification
-6.5. The MCFG follows the PCI Firmware Specification 3.3, and the IORT follows
-Arm's "IO Remapping Table" specification (DEN0049, issue E).
+The FADT (section 5.2.9) and the PPTT (Processor Properties Topology Table)
+follow the ACPI Specification 6.5. The MCFG follows the PCI Firmware
+Specification 3.3, and the IORT follows Arm's "IO Remapping Table"
+specification (DEN0049, issue E).
 """
 
 from __future__ import annotations
