@@ -5,8 +5,8 @@ shell command line (a PDU's CLI, `ipmitool ... chassis power on`). armcheck
 runs them after the console is open, so the first byte after power-on is
 captured, and marks `power-on` in the capture as the command starts.
 
-For qemu the process start is the power-on: time zero of the console and the
-capture is moved to the moment qemu was started, and `power-on` is marked at 0.
+For qemu the process start is the power-on, and `power-on` is marked at the
+moment the process was started.
 """
 
 from __future__ import annotations
@@ -143,18 +143,15 @@ def _is_qemu(console: Console) -> bool:
 
 
 def _mark_qemu_start(console: Console) -> None:
-    """Make the qemu process start time zero, then mark `power-on` there.
+    """Mark `power-on` at the moment the qemu process was started.
 
-    Time zero can only move while nothing has been read, because earlier
-    events would otherwise get times that no longer fit.
+    The mark is placed at the start time, not at the time of this call, so
+    the firmware's first byte can never appear to come before the power-on.
     """
     started = getattr(console.transport, "started_at", None)
-    if started is not None and console.bytes_read == 0:
-        console.start = started
-        if console.capture is not None:
-            console.capture.start = started
-        if console.capture is not None:
-            console.capture.mark(POWER_ON_MARK, 0.0)
-        log.info("phase %s at 0.000 s (qemu started)", POWER_ON_MARK)
+    if started is None or console.capture is None:
+        console.mark(POWER_ON_MARK)
         return
-    console.mark(POWER_ON_MARK)
+    at = max(0.0, started - console.start)
+    console.capture.mark(POWER_ON_MARK, at)
+    log.info("phase %s at %.3f s (qemu started)", POWER_ON_MARK, at)

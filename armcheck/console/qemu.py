@@ -4,7 +4,7 @@ qemu's first serial port is a `stdio` chardev, so the console is the
 process's standard input and output. The pipes exist before the guest runs
 its first instruction, so no early firmware byte is lost. They carry raw
 bytes, with no terminal line discipline between the guest and armcheck.
-Time zero is the process start, which is the power-on of the guest.
+The process start is the power-on of the guest (console/power.py marks it).
 
 Firmware comes from the target's qemu options:
 
