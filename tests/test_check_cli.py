@@ -172,3 +172,43 @@ def test_profiles_shows_waivers() -> None:
 
 def test_profiles_catalogue() -> None:
     assert "uart.spcr_present  SPCR table present" in armcheck("profiles", "--checks").stdout
+
+
+CAPTURES = Path(__file__).parent.parent / "captures"
+
+
+@pytest.mark.parametrize(
+    "capture, check_id, status",
+    [
+        ("qemu-virt-edk2-linux.cast", "watchdog.sbsa_generic", "failure"),
+        ("qemu-virt-edk2-linux.cast", "cpu.gic_version", "failure"),
+        ("qemu-virt-edk2-linux.cast", "uart.interface_type", "passed"),
+        ("qemu-virt-gicv3-edk2-shell.cast", "cpu.gic_version", "passed"),
+        ("qemu-virt-gicv3-edk2-shell.cast", "uart.interrupt", "passed"),
+        ("qemu-virt-gicv3-edk2-shell.cast", "watchdog.sbsa_generic", "failure"),
+        ("qemu-virt-uboot-linux.cast", "uefi.acpi_boot", "failure"),
+    ],
+)
+@pytest.fixture(scope="module")
+def capture_statuses(tmp_path_factory: pytest.TempPathFactory):
+    """Return a function giving the JUnit statuses of one capture under sbsa-l3, run once each."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def statuses(capture: str) -> dict[str, str]:
+        if capture not in cache:
+            junit = tmp_path_factory.mktemp("capture") / "report.xml"
+            armcheck(
+                "check", str(CAPTURES / capture), "--profile", "sbsa-l3", "--junit", str(junit)
+            )
+            cache[capture] = junit_statuses(junit)
+        return cache[capture]
+
+    return statuses
+
+
+def test_recorded_capture_verdict(
+    capture_statuses, capture: str, check_id: str, status: str
+) -> None:
+    if not (CAPTURES / capture).is_file():
+        pytest.skip(f"{CAPTURES / capture} is not in this checkout")
+    assert capture_statuses(capture)[check_id] == status

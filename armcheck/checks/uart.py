@@ -1,8 +1,8 @@
 """UART checks: the SPCR and DBG2 tables and the console the OS derives from them.
 
-SBBR (Arm DEN0044, 1.0 to 2.0) makes the SPCR table mandatory so that the OS
-finds its serial console without a command line, and requires DBG2 to name
-the debug port. The interface types are those of Microsoft's "Serial Port
+SBBR (Arm DEN0044, 1.x) makes the SPCR table mandatory so that the OS finds
+its serial console without a command line, and requires DBG2 to name the
+debug port. The interface types are those of Microsoft's "Serial Port
 Console Redirection Table" and "DBG2" specifications (table 3 of DBG2).
 """
 
@@ -49,9 +49,9 @@ DEPRECATED_INTERFACES = [0x0D]
 BAUD_CODES = {0: None, 3: 9600, 4: 19200, 6: 57600, 7: 115200}
 
 # Linux's `ACPI: SPCR: console: pl011,mmio,0x9000000,115200` names the driver
-# class, not the exact interface type: drivers/acpi/spcr.c maps 0x03 and 0x0E
-# to `pl011` with `mmio`, 0x0D to `pl011` with `mmio32`, and the 16550 types
-# to `uart`.
+# class, not the exact interface type. drivers/acpi/spcr.c prints `pl011` for
+# 0x03, 0x0D and 0x0E and `uart` for the 16550 types. The I/O type is `mmio32`
+# for 0x0D and for any type whose access width is 32 bits, else `mmio`.
 LINUX_UART_TYPES = {
     ("pl011", "mmio"): [0x03, 0x0E],
     ("pl011", "mmio32"): [0x03, 0x0D, 0x0E],
