@@ -177,18 +177,6 @@ def test_profiles_catalogue() -> None:
 CAPTURES = Path(__file__).parent.parent / "captures"
 
 
-@pytest.mark.parametrize(
-    "capture, check_id, status",
-    [
-        ("qemu-virt-edk2-linux.cast", "watchdog.sbsa_generic", "failure"),
-        ("qemu-virt-edk2-linux.cast", "cpu.gic_version", "failure"),
-        ("qemu-virt-edk2-linux.cast", "uart.interface_type", "passed"),
-        ("qemu-virt-gicv3-edk2-shell.cast", "cpu.gic_version", "passed"),
-        ("qemu-virt-gicv3-edk2-shell.cast", "uart.interrupt", "passed"),
-        ("qemu-virt-gicv3-edk2-shell.cast", "watchdog.sbsa_generic", "failure"),
-        ("qemu-virt-uboot-linux.cast", "uefi.acpi_boot", "failure"),
-    ],
-)
 @pytest.fixture(scope="module")
 def capture_statuses(tmp_path_factory: pytest.TempPathFactory):
     """Return a function giving the JUnit statuses of one capture under sbsa-l3, run once each."""
@@ -206,6 +194,18 @@ def capture_statuses(tmp_path_factory: pytest.TempPathFactory):
     return statuses
 
 
+@pytest.mark.parametrize(
+    "capture, check_id, status",
+    [
+        ("qemu-virt-edk2-linux.cast", "watchdog.sbsa_generic", "failure"),
+        ("qemu-virt-edk2-linux.cast", "cpu.gic_version", "failure"),
+        ("qemu-virt-edk2-linux.cast", "uart.interface_type", "passed"),
+        ("qemu-virt-gicv3-edk2-shell.cast", "cpu.gic_version", "passed"),
+        ("qemu-virt-gicv3-edk2-shell.cast", "uart.interrupt", "passed"),
+        ("qemu-virt-gicv3-edk2-shell.cast", "watchdog.sbsa_generic", "failure"),
+        ("qemu-virt-uboot-linux.cast", "uefi.acpi_boot", "failure"),
+    ],
+)
 def test_recorded_capture_verdict(
     capture_statuses, capture: str, check_id: str, status: str
 ) -> None:
