@@ -164,14 +164,17 @@ def read_dmem(lines: Iterable[Line]) -> DmemDump:
     expected_address: int | None = None
     for line in lines:
         text = line.text
-        header = _DMEM_HEADER.search(text)
-        if header is not None:
-            expected_address = int(header.group(1), 16)
-            continue
-        pointer = _SYSTEM_TABLE_POINTER.match(text)
-        if pointer is not None:
-            dump.pointers[SYSTEM_TABLE_KEYS[pointer.group(1)]] = (int(pointer.group(2), 16), line)
-            continue
+        if "Memory Address" in text:
+            header = _DMEM_HEADER.search(text)
+            if header is not None:
+                expected_address = int(header.group(1), 16)
+                continue
+        if " Table " in text:
+            pointer = _SYSTEM_TABLE_POINTER.match(text)
+            if pointer is not None:
+                key = SYSTEM_TABLE_KEYS[pointer.group(1)]
+                dump.pointers[key] = (int(pointer.group(2), 16), line)
+                continue
         if expected_address is None:
             continue
         hex_line = parse_hex_line(text)
