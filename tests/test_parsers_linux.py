@@ -209,3 +209,13 @@ def test_linux_lookalike_ignored(line: str) -> None:
     facts = parse_lines(line)
     keys = {"linux.panic", "linux.warning", "watchdog.driver", "console.device"}
     assert not keys & set(facts.keys())
+
+
+def test_linux_its_counted_once_per_frame() -> None:
+    facts = parse_lines(
+        "[    0.0] ITS [mem 0x2f020000-0x2f03ffff]",
+        "[    0.0] ITS [mem 0x2f040000-0x2f05ffff]",
+        "[    0.0] ITS [mem 0x2f020000-0x2f03ffff]",
+    )
+    assert [obs.value for obs in facts.all("gic.its")] == [2]
+    assert facts.first("gic.its").evidence.line == 1

@@ -63,8 +63,9 @@ class LinuxParser:
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
         self.seen_kernel = False
-        self._its: set[str] = set()
-        self._v2m: set[str] = set()
+        # Frame address -> first line that named it; counted when the input ends.
+        self._its: dict[str, LogLine] = {}
+        self._v2m: dict[str, LogLine] = {}
         self._tables: set[str] = set()
         self._counts: dict[str, int] = {}
         self._handlers: list[tuple[str, Callable[[LogLine, str], None]]] = [
@@ -116,7 +117,10 @@ class LinuxParser:
     # Handlers, one per kernel message family.
 
     def finish(self) -> None:
-        """Record the totals of the problem lines, kept or not."""
+        """Record the ITS and GICv2m frame counts and the totals of the problem lines."""
+        for key, frames in (("gic.its", self._its), ("gic.v2m_frames", self._v2m)):
+            if frames:
+                self.ctx.add(key, len(frames), LINUX_LOG, next(iter(frames.values())))
         for key, total in (
             ("linux.firmware_bug_lines", self._counts.get("linux.firmware_bug", 0)),
             ("linux.acpi_error_lines", self._counts.get("linux.acpi_error", 0)),
@@ -299,15 +303,15 @@ class LinuxParser:
             self._once("gic.version", 2, line)
             return
         match = _V2M.match(message)
-        if match and match.group(1) not in self._v2m:
-            self._v2m.add(match.group(1))
-            self._record("gic.v2m_frames", len(self._v2m), line)
+        if match:
+            self.seen_kernel = True
+            self._v2m.setdefault(match.group(1), line)
 
     def _its_line(self, line: LogLine, message: str) -> None:
         match = _ITS.match(message)
-        if match and match.group(1) not in self._its:
-            self._its.add(match.group(1))
-            self._record("gic.its", len(self._its), line)
+        if match:
+            self.seen_kernel = True
+            self._its.setdefault(match.group(1), line)
 
     def _cpus(self, line: LogLine, message: str) -> None:
         match = _SMP_TOTAL.match(message) or _SMP_UP.match(message)

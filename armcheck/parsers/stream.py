@@ -2,17 +2,18 @@
 
 Speed matters here: a day of console output is hundreds of megabytes, and
 most of its lines carry no fact. `scan_blocks` reads the text in blocks and
-finds candidate lines with one compiled prefilter regex (armcheck/parsers/prefilter.py), which
-runs in C; only those lines are decoded and handed to the parsers. Blocks
-that contain terminal controls (escape sequences, a lone carriage return,
-backspace) go through `TranscriptBuilder` instead, line by line. While the
-UEFI shell parser is inside a command block, or the firmware parser reads the
-lines after a banner, every line is handed over.
+finds candidate lines with the compiled patterns of armcheck/parsers/prefilter.py,
+which run in C; only those lines are decoded and handed to the parsers.
+Lines that contain terminal controls (escape sequences, a lone carriage
+return, backspace, NUL) go through `TranscriptBuilder` instead. While the
+UEFI shell parser is inside a command block, or the firmware parser reads
+the lines after a banner, every line is handed over.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 
 from armcheck.facts import Facts
@@ -32,6 +33,8 @@ BLOCK_BYTES = 1 << 20
 # carriage return that does not end a line. Other C0 controls are left in the
 # text; the parsers ignore them.
 _TERMINAL_BYTES = (b"\x1b", b"\x00", b"\x08")
+_TERMINAL = re.compile(rb"[\x1b\x00\x08]|\r(?!\n)")
+_CSI = re.compile(rb"\x1b\[([0-9;?=>]*)([@-~])")
 
 
 class LogParser:
@@ -53,6 +56,14 @@ class LogParser:
         """Parse one clean console line; `arrival` is its capture time, when known."""
         message, time, printk = split_prefix(text, self.clock, arrival)
         line = LogLine(number, time, text, message, printk)
+        if self.shell.in_block:
+            # Output of a shell command: no other parser reads it.
+            self.shell.parse(line)
+            if self.shell.in_block:
+                return
+            self.firmware.parse(line)
+            self.linux.parse(line)
+            return
         if not printk:
             # Firmware and the UEFI shell print no printk timestamps.
             self.shell.parse(line)
@@ -120,28 +131,48 @@ def _terminal_lines(data: bytes, number: int) -> list[Line]:
 
 
 def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
-    """Parse one block that ends with a line feed; return the last line number."""
-    if _needs_terminal(block):
-        return _scan_terminal_block(parser, block, number)
+    """Parse one block that ends with a line feed; return the last line number.
+
+    Lines with terminal controls go through TranscriptBuilder one by one; the
+    pieces a cursor move cuts such a line into keep its line number, so that
+    evidence points at the line of the file.
+    """
     # A leading line feed lets the prefilter anchor on the first line like on the others.
     block = b"\n" + block
     size = len(block)
-    candidates = iter(candidate_starts(block))
+    candidates = candidate_starts(block)
+    dirty = _terminal_line_starts(block) if _needs_terminal(block) else []
+    dirty_set = set(dirty)
+    next_candidate = next_dirty = 0
     position = 1
     while position < size:
-        if not parser.wants_every_line:
-            start = next(candidates, size)
-            if start < position:
-                continue
-            number += block.count(b"\n", position, start)
-            position = start
-            if position >= size:
+        if parser.wants_every_line:
+            start = position
+        else:
+            while next_candidate < len(candidates) and candidates[next_candidate] < position:
+                next_candidate += 1
+            while next_dirty < len(dirty) and dirty[next_dirty] < position:
+                next_dirty += 1
+            start = min(
+                candidates[next_candidate] if next_candidate < len(candidates) else size,
+                dirty[next_dirty] if next_dirty < len(dirty) else size,
+            )
+            if start >= size:
                 break
-        end = block.index(b"\n", position)
+            number += block.count(b"\n", position, start)
+        end = block.index(b"\n", start)
         number += 1
-        parser.feed(number, _clean(block[position:end]))
+        if start in dirty_set:
+            text = _strip_csi(block[start:end])
+            if text is not None:
+                parser.feed_candidate(number, text)
+            else:
+                for line in _terminal_lines(block[start:end], number):
+                    parser.feed_candidate(number, line.text)
+        else:
+            parser.feed(number, _clean(block[start:end]))
         position = end + 1
-    return number
+    return number + block.count(b"\n", position)
 
 
 def _needs_terminal(block: bytes) -> bool:
@@ -151,6 +182,60 @@ def _needs_terminal(block: bytes) -> bool:
     return block.find(b"\r") >= 0 and block.count(b"\r") != block.count(b"\r\n")
 
 
+def _terminal_line_starts(block: bytes) -> list[int]:
+    """Return the sorted offsets of the lines of `block` that hold terminal controls."""
+    starts = []
+    match = _TERMINAL.search(block)
+    while match is not None:
+        starts.append(block.rfind(b"\n", 0, match.start()) + 1)
+        match = _TERMINAL.search(block, block.index(b"\n", match.start()) + 1)
+    return starts
+
+
+def _strip_csi(data: bytes) -> str | None:
+    """Return the text of a line whose only controls are harmless CSI sequences, or None.
+
+    This is the common shape of UEFI shell output: a cursor move to the start
+    of the row, colour changes, then text, where the shell echoes each typed
+    character after a cursor move to the column it is at already. Such a line
+    reads the same with the sequences deleted. A line with any other cursor
+    move returns None and goes to TranscriptBuilder.
+    """
+    if b"\r" in data.rstrip(b"\r") or b"\x00" in data or b"\x08" in data:
+        return None
+    # split() gives text, parameters, final byte, text, parameters, final byte, ..., text.
+    parts = _CSI.split(data)
+    texts = parts[0::3]
+    row = column = None
+    seen = len(texts[0])
+    for index in range(1, len(parts), 3):
+        final = parts[index + 1]
+        if final == b"H" or final == b"f":
+            target = _cursor_position(parts[index])
+            if seen and (row is None or target != (row, column)):
+                return None
+            row, column = target
+        elif final == b"J" and not seen:
+            row = column = None
+        elif final not in b"mnhl":
+            return None
+        length = len(parts[index + 2])
+        seen += length
+        if column is not None:
+            column += length
+    line = b"".join(texts)
+    if b"\x1b" in line:
+        return None
+    return _clean(line)
+
+
+def _cursor_position(params: bytes) -> tuple[int, int]:
+    fields = params.split(b";")
+    row = int(fields[0]) if fields[0].isdigit() else 1
+    column = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 1
+    return row, column
+
+
 def _clean(data: bytes) -> str:
     text = decode_line(data)
     if text.endswith("\r"):
@@ -158,14 +243,6 @@ def _clean(data: bytes) -> str:
     if len(text) > MAX_LINE_CHARS:
         text = text[:MAX_LINE_CHARS]
     return text.rstrip(" ")
-
-
-def _scan_terminal_block(parser: LogParser, block: bytes, number: int) -> int:
-    builder = TranscriptBuilder(first_line_number=number + 1)
-    lines = builder.feed(block, 0.0) + builder.finish(0.0)
-    for line in lines:
-        parser.feed_candidate(line.number, line.text)
-    return lines[-1].number if lines else number
 
 
 def read_blocks(file: object, size: int = BLOCK_BYTES) -> Iterator[bytes]:

@@ -47,7 +47,7 @@ def decoder(name: str) -> Any:
 
 
 def to_lines(lines: Iterable[LogLine]) -> list[Line]:
-    return [Line(line.number, line.time or 0.0, line.text, line.time or 0.0) for line in lines]
+    return [Line(line.number, line.time or 0.0, line.message, line.time or 0.0) for line in lines]
 
 
 def shell_block(kind: str, lines: Sequence[LogLine], ctx: ParseContext) -> None:

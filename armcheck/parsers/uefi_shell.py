@@ -73,52 +73,56 @@ class ShellParser:
         self.block: list[LogLine] = []
         self._tables = tables
         self._date: str | None = None
+        # Every `dmem` block of the session, decoded together when the session
+        # ends: the ACPI 2.0 pointer comes from one dump and the tables from later ones.
         self._dmem_lines: list[LogLine] = []
         self._smbios_types: set[int] = set()
         self._smbios_line: LogLine | None = None
-        # Every `dmem` block of the session, decoded together at the end: the
-        # ACPI 2.0 pointer comes from one dump and the tables from later ones.
-        self._dmem_lines: list[LogLine] = []
+        self._last_command = ""
 
     @property
     def in_block(self) -> bool:
         return self.command is not None
 
     def parse(self, line: LogLine) -> None:
-        text = line.text
+        text = line.message
         prompt = _PROMPT.match(text) if ">" in text else None
         if prompt is not None:
             self._close()
             command = prompt.group(1).strip()
+            self._last_command = command.split()[0].lower() if command else ""
             # Only commands with a reader open a block: the output of others
             # (or of a booted OS) must not be held line by line.
             if command and command.split()[0].lower() in _READERS:
                 self.command = command
             self.ctx.set_once("uefi.shell.seen", True, UEFI_SHELL, line)
             return
-        self._banner(line, text)
+        if "UEFI" in text:
+            self._banner(line, text)
         if self.command is not None:
             self.block.append(line)
             if len(self.block) >= MAX_BLOCK_LINES:
                 self._close()
 
     def finish(self) -> None:
+        """End the session: close the open block and decode what waits for the session's end."""
         self._close()
-        if self._dmem_lines and self._tables is not None:
-            self._tables("dmem", self._dmem_lines)
-        self._dmem_lines = []
+        self._flush_dmem()
         if self._smbios_types and self._smbios_line is not None:
             self._add("smbios.types", sorted(self._smbios_types), self._smbios_line)
         self._smbios_types = set()
+        self._smbios_line = None
+
+    def _flush_dmem(self) -> None:
         if self._dmem_lines and self._tables is not None:
             self._tables("dmem", self._dmem_lines)
-            self._dmem_lines = []
+        self._dmem_lines = []
 
     def _banner(self, line: LogLine, text: str) -> None:
-        if "UEFI" not in text:
-            return
         match = _SHELL_VERSION.search(text)
-        if match:
+        if match and self._last_command != "ver":
+            # The shell banner outside `ver` output starts a new session (the board was reset).
+            self.finish()
             self.ctx.set_once("uefi.shell.version", match.group(1), UEFI_SHELL, line)
         match = _UEFI_BANNER.search(text)
         if match:
@@ -149,7 +153,7 @@ class ShellParser:
 
     def _time(self, command: str, block: list[LogLine]) -> None:
         for line in block:
-            match = _TIME.match(line.text)
+            match = _TIME.match(line.message)
             if match:
                 clock = ":".join(match.groups()[:3])
                 value = f"{self._date} {clock}" if self._date else clock
@@ -158,7 +162,7 @@ class ShellParser:
 
     def _date_command(self, command: str, block: list[LogLine]) -> None:
         for line in block:
-            match = _DATE.match(line.text)
+            match = _DATE.match(line.message)
             if match:
                 month, day, year = match.groups()
                 self._date = f"{year}-{month}-{day}"
@@ -168,7 +172,7 @@ class ShellParser:
     def _memmap(self, command: str, block: list[LogLine]) -> None:
         entries = []
         for line in block:
-            match = _MEMMAP.match(line.text)
+            match = _MEMMAP.match(line.message)
             if match:
                 kind, start, pages, attributes = match.groups()
                 entries.append(
@@ -186,6 +190,8 @@ class ShellParser:
         # The RSDP, the XSDT and each table are usually dumped by separate
         # `dmem` commands, so the decoder gets every dump of the session at once.
         self._dmem_lines.extend(block)
+        if len(self._dmem_lines) > MAX_BLOCK_LINES:
+            self._flush_dmem()
 
     def _acpiview(self, command: str, block: list[LogLine]) -> None:
         if self._tables is not None:
@@ -197,7 +203,7 @@ class ShellParser:
         starts: dict[int, LogLine] = {}
         types: set[int] = set()
         for line in block:
-            text = line.text
+            text = line.message
             match = _SMBIOS_TYPE.match(text)
             if match:
                 structure = int(match.group(1))
@@ -236,7 +242,7 @@ class ShellParser:
     def _pci(self, command: str, block: list[LogLine]) -> None:
         devices = []
         for index, line in enumerate(block):
-            match = _PCI.match(line.text)
+            match = _PCI.match(line.message)
             if match is None:
                 continue
             segment, bus, device, function, klass = match.groups()
@@ -260,7 +266,7 @@ class ShellParser:
 
     def _sermode(self, command: str, block: list[LogLine]) -> None:
         for line in block:
-            match = _SERMODE.search(line.text)
+            match = _SERMODE.search(line.message)
             if match:
                 baud, parity, data_bits, stop_bits = match.groups()
                 value = {

@@ -1,0 +1,139 @@
+"""Measure how fast `armcheck facts` reads a 100 MB console log, next to `grep -cE`.
+
+The log is built by concatenating real console output until it reaches the
+requested size: the console bytes of the qemu captures (captures/ and
+tests/fixtures/captures, escape sequences included) and the log excerpts of
+tests/fixtures/logs. In the same run the script times:
+
+- `armcheck facts --json LOG` as a user runs it (interpreter start included);
+- `grep -cE` with the same markers as armcheck's prefilter
+  (armcheck/parsers/prefilter.py), in the C locale, which is grep's fastest;
+- the peak resident memory of the armcheck process.
+
+1 MB is 10**6 bytes. Targets: at least 50 MB/s, and at most 3 times grep's
+time. The verdict uses the median of the runs.
+
+Run: .venv/bin/python benchmarks/parse_throughput.py [--megabytes 100] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from armcheck.capture import read_capture
+from armcheck.parsers.prefilter import DRIVER_MESSAGES, MESSAGE_STARTS
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATE = 50.0  # MB/s
+TARGET_GREP_RATIO = 3.0
+
+# The prefilter's patterns written as POSIX extended regular expressions.
+_ERE_PATTERNS = (
+    "ACPI: [A-Z0-9_!]{4} 0x",
+    "efi: .*(=0x|[Rr]untime)",
+    "NOTICE: +BL",
+    "[A-Z]+[0-9]+:\\\\",
+)
+_ERE_LINE_START = "^(> ?)*([0-9:.,TZ+-]{8,35} )?"
+
+
+def ere_escape(literal: bytes) -> str:
+    text = literal.decode()
+    return "".join("\\" + char if char in ".[]()*+?{}|^$\\" else char for char in text)
+
+
+def grep_markers() -> str:
+    """Return one ERE with the markers of armcheck's prefilter."""
+    message = "|".join([ere_escape(word) for word in MESSAGE_STARTS] + list(_ERE_PATTERNS))
+    driver = "|".join(ere_escape(word) for word in DRIVER_MESSAGES)
+    return f"(\\] |{_ERE_LINE_START})({message})|{_ERE_LINE_START}[^ ]{{1,64}} login:|: ({driver})"
+
+
+def source_texts() -> list[bytes]:
+    texts = []
+    for folder in (ROOT / "captures", ROOT / "tests" / "fixtures" / "captures"):
+        for path in sorted(folder.glob("*.cast")):
+            texts.append(read_capture(path).output_bytes())
+    for path in sorted((ROOT / "tests" / "fixtures" / "logs").glob("*.log")):
+        texts.append(path.read_bytes())
+    if not texts:
+        sys.exit("no captures or log fixtures found to build the log from")
+    return texts
+
+
+def build_log(path: Path, size: int) -> int:
+    texts = source_texts()
+    written = 0
+    with open(path, "wb") as file:
+        while written < size:
+            for text in texts:
+                file.write(text if text.endswith(b"\n") else text + b"\n")
+                written += len(text) + (0 if text.endswith(b"\n") else 1)
+    return written
+
+
+def time_command(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    start = time.perf_counter()
+    run = subprocess.run(command, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if run.returncode not in (0, 1):
+        sys.exit(f"{command[0]} failed with exit status {run.returncode}: {run.stderr.strip()}")
+    return seconds, run.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--megabytes", type=float, default=100.0, help="log size in MB (10**6 B)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each command")
+    args = parser.parse_args()
+
+    armcheck = [sys.executable, "-m", "armcheck", "facts", "--json"]
+    grep_env = dict(os.environ, LC_ALL="C")
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "console.log"
+        size = build_log(log, int(args.megabytes * 1e6))
+        markers = Path(folder) / "markers.ere"
+        markers.write_text(grep_markers())
+        megabytes = size / 1e6
+        print(f"log: {megabytes:.1f} MB, {len(source_texts())} real console texts concatenated")
+
+        ours, greps = [], []
+        for run in range(args.runs):
+            seconds, _ = time_command(armcheck + [str(log)])
+            ours.append(seconds)
+            grep_seconds, count = time_command(
+                ["grep", "-cE", "-f", str(markers), str(log)], grep_env
+            )
+            greps.append(grep_seconds)
+            print(
+                f"run {run + 1}: armcheck facts {seconds:.2f} s ({megabytes / seconds:.1f} MB/s), "
+                f"grep -cE {grep_seconds:.2f} s ({megabytes / grep_seconds:.1f} MB/s, "
+                f"{count.strip()} lines)"
+            )
+
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    ours_median = statistics.median(ours)
+    grep_median = statistics.median(greps)
+    rate = megabytes / ours_median
+    ratio = ours_median / grep_median
+    print(
+        f"median: armcheck facts {rate:.1f} MB/s, grep {megabytes / grep_median:.1f} MB/s, "
+        f"armcheck/grep time {ratio:.1f}x; peak RSS of the children {peak:.0f} MB"
+    )
+    print(
+        f"target >= {TARGET_RATE:.0f} MB/s: {'met' if rate >= TARGET_RATE else 'NOT met'}; "
+        f"target <= {TARGET_GREP_RATIO:.0f}x grep: "
+        f"{'met' if ratio <= TARGET_GREP_RATIO else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
