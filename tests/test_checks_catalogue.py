@@ -631,6 +631,13 @@ def test_check_has_fail_case(check_id: str) -> None:
     assert check_id in FAILING_IDS
 
 
+def test_console_without_spcr_names_profile() -> None:
+    facts = xgene()
+    check = CATALOGUE["uart.console"]
+    result = run_check(check, facts, {"expected": "ttyS0,115200"}, context_from_facts(facts))
+    assert result.message == "console ttyS0 is the profile's ttyS0,115200"
+
+
 def test_failure_names_its_evidence() -> None:
     facts = thunderx()
     check = CATALOGUE["linux.firmware_bugs"]
