@@ -395,3 +395,27 @@ def test_marker_yaml_example_parses() -> None:
     block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     markers = merge_markers(MARKERS, yaml.safe_load(block), "docs/timing.md")
     assert any(marker.name == "bl33" for marker in markers)
+
+
+def test_kernel_clock_burst_before_console() -> None:
+    # The console driver starts at kernel time 0.5: the 50 lines printed before
+    # it arrive together at host time 2.5, then lines arrive 2.0 s after printing.
+    burst = [PrintkLine(n, 0.005 + 0.01 * n, 2.5) for n in range(50)]
+    steady = [PrintkLine(50 + n, 0.5 + 0.09 * n, 2.5 + 0.09 * n) for n in range(50)]
+    fit = fit_kernel_clock(burst + steady)
+    assert fit is not None
+    assert fit.offset == pytest.approx(2.0, abs=0.001)
+    assert abs(fit.drift_ppm) < 500
+    assert len(fit.late) == 40
+
+
+def test_milestones_same_read(tmp_path: Path) -> None:
+    # Both BdsDxe lines arrive in one read: the first span ends where the second starts.
+    chunks = [
+        (0.1, b"UEFI firmware (version 1.0)\r\n"),
+        (0.5, b"BdsDxe: loading Boot0001\r\nBdsDxe: starting Boot0001\r\n"),
+        (2.0, b"EFI stub: Booting Linux Kernel...\r\n"),
+    ]
+    spans, _ = spans_by_name(write_capture(tmp_path / "same.cast", chunks))
+    assert spans["bds-loading"].duration == 0.0
+    assert spans["bds-starting"].duration == pytest.approx(1.5, abs=1e-6)

@@ -17,6 +17,7 @@ timer. Late lines are left out of the fit and listed.
 from __future__ import annotations
 
 import logging
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +26,14 @@ from armcheck.timing.stages import PrintkLine
 log = logging.getLogger(__name__)
 
 LATE_THRESHOLD = 0.1
-FIT_ROUNDS = 5
+FIT_ROUNDS = 10
 MIN_LINES = 3
+EDGE_SLICES = 20
+# Slice points further than the band above the line are left out of the next fit
+# round. The band starts at FIT_BAND and then narrows to three times the median
+# distance of the fitted points from the line, but not below MIN_FIT_BAND.
+FIT_BAND = 0.020
+MIN_FIT_BAND = 0.002
 
 
 @dataclass
@@ -72,36 +79,59 @@ def fit_kernel_clock(
 ) -> ClockFit | None:
     """Fit the host clock against the kernel clock; None with fewer than MIN_LINES lines.
 
-    A line cannot arrive before it was printed, so the on-time lines form the
-    lower edge of the points. The first guess is slope 1 through the line
-    with the smallest delay; then the lines within `late_threshold` seconds
-    above the fit are fitted by least squares, up to FIT_ROUNDS times. Lines
-    that the kernel buffered in a burst (before its console driver started)
-    would pull a plain least-squares fit towards them, which this avoids.
+    A line cannot arrive before it was printed, so the lines that arrived on
+    time form the lower edge of the points, and queued lines sit above it.
+    The fit therefore uses one point per slice of kernel time, the one with
+    the smallest delay. The first guess is slope 1 through the smallest delay
+    of all; then the slice points within a band above the line are fitted by
+    least squares, up to FIT_ROUNDS times. This keeps a burst of
+    lines that the kernel buffered before its console driver started from
+    pulling the fit towards it. Lines more than `late_threshold` seconds
+    above the final line are reported as late.
     """
     if len(printk) < MIN_LINES:
         return None
+    edge = _lower_edge(printk)
     offset = min(p.host_time - p.kernel_time for p in printk)
     slope = 1.0
     kept: list[PrintkLine] = []
+    band = FIT_BAND
     for _ in range(FIT_ROUNDS):
-        on_time = [p for p in printk if _residual(p, offset, slope) <= late_threshold]
-        if len(on_time) < MIN_LINES or on_time == kept:
+        on_time = [p for p in edge if _residual(p, offset, slope) <= band]
+        if len(on_time) < 2 or on_time == kept:
             break
         kept = on_time
         offset, slope = _least_squares(kept)
-    if not kept:
-        kept = [p for p in printk if _residual(p, offset, slope) <= late_threshold]
+        spread = statistics.median(abs(_residual(p, offset, slope)) for p in kept)
+        band = min(FIT_BAND, max(MIN_FIT_BAND, 3.0 * spread))
 
     late = [
         LateLine(source, p.line, p.kernel_time, p.host_time, _residual(p, offset, slope))
         for p in printk
         if _residual(p, offset, slope) > late_threshold
     ]
-    residuals = [abs(_residual(p, offset, slope)) for p in kept] or [0.0]
+    on_time_lines = [p for p in printk if _residual(p, offset, slope) <= late_threshold]
+    residuals = [abs(_residual(p, offset, slope)) for p in on_time_lines] or [0.0]
     return ClockFit(
         source, len(printk), len(kept), offset, slope, late, max(residuals), late_threshold
     )
+
+
+def _lower_edge(printk: list[PrintkLine]) -> list[PrintkLine]:
+    """Return, for each of up to EDGE_SLICES slices of kernel time, its least delayed line."""
+    first = min(p.kernel_time for p in printk)
+    span = max(p.kernel_time for p in printk) - first
+    if span <= 0:
+        return [min(printk, key=lambda p: p.host_time - p.kernel_time)]
+    slices = max(2, min(EDGE_SLICES, len(printk) // 3))
+    best: dict[int, PrintkLine] = {}
+    for point in printk:
+        index = min(slices - 1, int((point.kernel_time - first) / span * slices))
+        current = best.get(index)
+        delay = point.host_time - point.kernel_time
+        if current is None or delay < current.host_time - current.kernel_time:
+            best[index] = point
+    return [best[index] for index in sorted(best)]
 
 
 def _residual(point: PrintkLine, offset: float, slope: float) -> float:

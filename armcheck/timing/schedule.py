@@ -2,9 +2,9 @@
 
 It checks timing accuracy end to end. The writer plays the board: it creates
 a pseudo-terminal, prints the path of its terminal side (`/dev/pts/N`), waits
-for a line on standard input (the recorder is attached), then writes each
-message of BOOT_SCHEDULE at its offset from the first byte, on the monotonic
-clock. Every stage of the schedule is known in advance (EXPECTED_SPANS), so
+until a reader opens it and SETTLE seconds more, then writes each message of
+BOOT_SCHEDULE at its offset from the first byte, on the monotonic clock.
+Every span of the schedule is known in advance (EXPECTED_SPANS), so
 `armcheck time` on a capture of it must find the same durations.
 
 Run it as `python -m armcheck.timing.schedule`. It writes the offsets at which
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import sys
 import time
 import tty
@@ -58,7 +59,9 @@ EXPECTED_SPANS: dict[str, tuple[float, float]] = {
 EXPECTED_KERNEL_OFFSET = 0.600
 
 LINGER = 0.5
+SETTLE = 0.3
 SPIN = 0.002
+READER_TIMEOUT = 30.0
 
 
 def sleep_until(deadline: float) -> None:
@@ -82,6 +85,18 @@ def play(master: int, schedule: tuple[tuple[float, bytes], ...] = BOOT_SCHEDULE)
     return written
 
 
+def wait_for_reader(master: int, timeout: float = READER_TIMEOUT) -> bool:
+    """Wait until a process opens the terminal side; Linux reports POLLHUP until then."""
+    poller = select.poll()
+    poller.register(master, select.POLLHUP)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(mask & select.POLLHUP for _, mask in poller.poll(0)):
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def main() -> int:
     if sys.argv[1:] == ["--stdout"]:
         play(sys.stdout.fileno())
@@ -90,15 +105,18 @@ def main() -> int:
     master, terminal = os.openpty()
     tty.setraw(terminal)
     print(os.ttyname(terminal), flush=True)
-    if not sys.stdin.readline():
+    os.close(terminal)
+    if not wait_for_reader(master):
+        print(f"no reader opened the terminal within {READER_TIMEOUT:.0f} s", file=sys.stderr)
         return 1
+    # The reader opens the port before it starts reading: give it time to get there.
+    time.sleep(SETTLE)
     written = play(master)
     first = written[0]
     offsets = [round(at - first, 6) for at in written]
     print(json.dumps({"written": offsets}), flush=True)
     time.sleep(LINGER)
     os.close(master)
-    os.close(terminal)
     return 0
 
 

@@ -281,13 +281,19 @@ def _add_chained_spans(
     parents: list[Span],
     kind: str,
 ) -> None:
-    """Add one span per event, ending at the next event of the chain or the next boundary."""
-    times = sorted(event.time for event in events)
-    for event in events:
+    """Add one span per event, ending at the next event of the chain or the next boundary.
+
+    Events that arrived in the same read share a time; they keep their line
+    order, and each one ends where the next one starts.
+    """
+    ordered = sorted(events, key=lambda event: (event.time, event.line or 0))
+    for index, event in enumerate(ordered):
         parent = _parent_of(event.time, parents)
         if parent is None:
             continue
-        later = [t for t in times + boundaries if t > event.time]
+        later = [t for t in boundaries if t > event.time]
+        if index + 1 < len(ordered):
+            later.append(ordered[index + 1].time)
         end = min(later) if later else parent.end
         end = min(end, parent.end)
         is_open = parent.open and end >= parent.end
