@@ -1,0 +1,192 @@
+"""The stages of a live run, each waiting for what ends it.
+
+    firmware -> [boot menu] -> uefi-shell (collect) -> linux -> linux-shell (collect) -> power-off
+
+`BootDriver` moves one console through them. Every wait has a deadline (the
+stage's timeout, capped by the run's overall `--timeout`), and the console's
+death patterns end any wait at the first panic, exception or reset, so each
+method either returns with its stage done or raises a ConsoleError.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from armcheck import session
+from armcheck.collect import LINUX_COMMANDS, collect_uefi
+from armcheck.console.base import Console
+from armcheck.errors import ConsoleTimeout, TargetError
+from armcheck.progress import Progress
+from armcheck.targets import QEMU, Target
+
+log = logging.getLogger(__name__)
+
+# Stage timeouts in seconds; a target file may override them under `timeouts`.
+DEFAULT_TIMEOUTS: dict[str, float] = {
+    "firmware": 120.0,
+    "uefi-shell": 120.0,
+    "linux": 300.0,
+    "linux-shell": 300.0,
+    "power-off": 30.0,
+}
+# Printed by firmware when it starts; a second one during the run means the board reset.
+FIRMWARE_BANNER = (
+    r"UEFI firmware \(version|TianoCore \d|U-Boot \d{4}\.\d{2}|"
+    r"American Megatrends|NOTICE:  BL1: "
+)
+SHELL_PROMPT = r"Shell> "
+# The first words of a kernel that firmware started on its own (U-Boot distro boot).
+KERNEL_START = [r"EFI stub: ", r"Booting Linux on physical CPU", r"Linux version \d"]
+
+
+class Deadline:
+    """A monotonic deadline for the whole run; None means no overall limit."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.end = None if seconds is None else time.monotonic() + seconds
+
+    def cap(self, seconds: float) -> float:
+        if self.end is None:
+            return seconds
+        return max(0.0, min(seconds, self.end - time.monotonic()))
+
+
+class BootDriver:
+    """Drives one console through the stages of a run."""
+
+    def __init__(
+        self, console: Console, target: Target, progress: Progress, timeout: float | None
+    ) -> None:
+        self.console = console
+        self.target = target
+        self.progress = progress
+        self.deadline = Deadline(timeout)
+        self.boot: dict[str, Any] = dict(target.options.get("boot") or {})
+        self.timeouts = dict(DEFAULT_TIMEOUTS)
+        for stage, seconds in (target.options.get("timeouts") or {}).items():
+            self.timeouts[str(stage)] = float(seconds)
+        self.prompt_consumed = False
+
+    def timeout(self, stage: str) -> float:
+        return self.deadline.cap(self.timeouts[stage])
+
+    def command_timeout(self, default: float) -> float:
+        """A shell command's limit: the target's `command` timeout, else the command's own."""
+        return self.deadline.cap(self.timeouts.get("command", default))
+
+    @property
+    def has_uefi_shell(self) -> bool:
+        return bool(self.boot.get("uefi_shell", True))
+
+    def firmware(self) -> None:
+        """Wait for the firmware banner (or the shell prompt); a second banner then means a reset.
+
+        A board whose firmware prints no banner armcheck knows still goes on to the
+        next stage once it printed anything; a console that stays silent is an error.
+        """
+        self.console.mark(session.FIRMWARE)
+        self.progress.set_stage(session.FIRMWARE, "waiting for the firmware banner")
+        try:
+            match = self.console.expect(
+                [FIRMWARE_BANNER, SHELL_PROMPT], self.timeout("firmware"), what="a firmware banner"
+            )
+        except ConsoleTimeout:
+            if self.console.bytes_read == 0:
+                raise
+            log.warning("no known firmware banner in %.0f s; going on", self.timeout("firmware"))
+            return
+        self.progress.set_detail(match.text.strip()[:60])
+        if match.index == 0:
+            self.console.add_death_pattern(
+                FIRMWARE_BANNER, "the board reset (a second firmware banner appeared)"
+            )
+        self.prompt_consumed = match.index == 1
+
+    def uefi_shell(self) -> Any:
+        """Reach the UEFI shell (through the boot menu when the target says so) and collect."""
+        from armcheck.shells import UefiShell, select_boot_entry
+
+        self.progress.set_stage(session.UEFI_SHELL, "reaching the UEFI shell")
+        for key in self.boot.get("uefi_shell_keys", []):
+            self.console.send_key(str(key))
+        entry = self.boot.get("entry")
+        if entry:
+            labels = [entry] if isinstance(entry, str) else list(entry)
+            self.progress.set_detail(f"choosing {' > '.join(labels)}")
+            select_boot_entry(
+                self.console, labels, self.boot.get("menu_key", "ESC"), self.timeout("uefi-shell")
+            )
+        shell = UefiShell(self.console, self.target.prompts.get("uefi_shell"))
+        if self.prompt_consumed:
+            # The banner wait already took the prompt: an empty line brings a new one.
+            self.console.sendline("")
+        shell.reach(self.timeout("uefi-shell"))
+
+        def run(command: str, timeout: float) -> str:
+            self.progress.set_detail(command)
+            self.console.mark(session.command_marker(session.UEFI_SHELL, command))
+            return shell.run(command, self.command_timeout(timeout))
+
+        collection = collect_uefi(run, on_step=self.progress.set_detail)
+        for problem in collection.problems:
+            log.warning("UEFI shell collection: %s", problem)
+        return shell
+
+    def linux_command(self) -> str | None:
+        """The UEFI shell line that starts the OS: the target's, or the qemu guest's."""
+        command = self.boot.get("uefi_shell_command")
+        if command:
+            return str(command)
+        linux_boot = getattr(self.console.transport, "linux", None)
+        return linux_boot.shell_command() if linux_boot is not None else None
+
+    def has_linux(self) -> bool:
+        """Tell whether the run can start an OS; say why not for a qemu guest not built."""
+        if not self.has_uefi_shell or self.linux_command() is not None:
+            return True
+        if self.target.kind == QEMU and self.target.qemu.get("guest"):
+            from armcheck.console.qemu import missing_guest_message
+
+            self.progress.note(f"no Linux stage: {missing_guest_message()}")
+        return False
+
+    def linux(self, shell: Any | None) -> None:
+        """Start Linux (from the UEFI shell, or wait for the firmware to), then collect."""
+        self.progress.set_stage(session.LINUX, "starting Linux")
+        if shell is not None:
+            command = self.linux_command()
+            if command is None:
+                raise TargetError(
+                    f"target {self.target.name} does not say how to start an OS from the UEFI "
+                    "shell: build the guest (make guest), pass --kernel and --initrd, or set "
+                    "boot.uefi_shell_command in the target file"
+                )
+            shell.start_linux(command, self.timeout("linux"))
+        else:
+            self.console.expect(KERNEL_START, self.timeout("linux"), what="the kernel to start")
+            self.console.mark(session.LINUX)
+        self.linux_shell()
+
+    def linux_shell(self) -> None:
+        from armcheck.shells import Credentials, LinuxShell
+
+        self.progress.set_stage(session.LINUX_SHELL, "waiting for a shell")
+        credentials = Credentials.from_target(self.target.credentials, self.target.name)
+        linux = LinuxShell(
+            self.console,
+            credentials,
+            prompt=self.target.prompts.get("linux_shell"),
+            login_prompt=self.target.prompts.get("login"),
+            password_prompt=self.target.prompts.get("password"),
+        )
+        linux.reach(self.timeout("linux-shell"))
+        for command, timeout in LINUX_COMMANDS:
+            self.progress.set_detail(command.split(" &&")[0][:60])
+            self.console.mark(session.command_marker(session.LINUX_SHELL, command))
+            linux.run(command, self.command_timeout(timeout), strip_printk=command != "dmesg")
+
+        self.progress.set_stage(session.POWER_OFF)
+        if self.target.kind == QEMU:
+            linux.power_off(self.timeout("power-off"))
