@@ -275,7 +275,7 @@ def _read_checks(profile: Profile, checks: Any, where: _Marks) -> None:
             elif key == "severity":
                 setting.severity = _choice(value, SEVERITIES, "severity", origin)
             elif key in check.defaults:
-                setting.params[key] = value
+                setting.params[key] = _parameter(check.defaults[key], key, value, origin)
             else:
                 names = ", ".join(list(SETTING_KEYS) + sorted(check.defaults))
                 raise ProfileError(
@@ -283,6 +283,33 @@ def _read_checks(profile: Profile, checks: Any, where: _Marks) -> None:
                 )
         setting.origin = origin
         profile.checks[check_id] = setting
+
+
+def _parameter(default: Any, key: str, value: Any, origin: str) -> Any:
+    """Return `value` if it has the type of the parameter's default; raise ProfileError if not."""
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        valid = isinstance(value, bool)
+        kind = "true or false"
+    elif isinstance(default, int):
+        valid = isinstance(value, int) and not isinstance(value, bool)
+        kind = "an integer"
+    elif isinstance(default, str):
+        valid = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        kind = "a string"
+    elif isinstance(default, list):
+        valid = (
+            isinstance(value, list) and all(isinstance(item, type(default[0])) for item in value)
+            if default
+            else isinstance(value, list)
+        )
+        kind = f"a list like {default!r}"
+    else:
+        valid, kind = True, ""
+    if not valid:
+        raise ProfileError(f"{origin}: parameter {key} must be {kind}, not {value!r}")
+    return str(value) if isinstance(default, str) else value
 
 
 def _choice(value: Any, allowed: tuple[str, ...], field_name: str, origin: str) -> str:

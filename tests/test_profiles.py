@@ -127,6 +127,24 @@ def test_unknown_parameter_named(tmp_path: Path) -> None:
     assert "no parameter 'minimum'" in profile_error(path)
 
 
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("cpu.gic_version: {min_version: three}", "min_version must be an integer"),
+        ("uart.interface_type: {allowed: ['0x03']}", "allowed must be a list like"),
+        ("watchdog.sbsa_generic: {required: 1}", "required must be true or false"),
+    ],
+)
+def test_parameter_type_checked(tmp_path: Path, entry: str, message: str) -> None:
+    path = write(tmp_path, "p.yaml", f"checks:\n  {entry}\n")
+    assert message in profile_error(path)
+
+
+def test_string_parameter_accepts_number(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "checks:\n  uefi.revision: {min_revision: 2.8}\n")
+    assert load_profile(str(path)).checks["uefi.revision"].params["min_revision"] == "2.8"
+
+
 def test_invalid_level(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", "checks:\n  cpu.gic_version:\n    level: optional\n")
     assert "invalid level 'optional'" in profile_error(path)

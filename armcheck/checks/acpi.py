@@ -249,7 +249,7 @@ def check_fadt(facts: Facts, params: dict[str, Any], context: CheckContext) -> C
     expected = f"revision >= {minimum}.0, HW_REDUCED_ACPI set"
     fadt = decoded(facts, "acpi.fadt")
     if fadt is not None and fadt.value.get("revision") is not None:
-        revision = int(fadt.value["revision"])
+        revision = as_int(fadt.value["revision"]) or 0
         minor = fadt.value.get("minor_revision") or 0
         seen = f"revision {revision}.{minor}, HW_REDUCED_ACPI {fadt.value.get('hw_reduced')}"
         if revision < minimum:
@@ -269,7 +269,7 @@ def check_fadt(facts: Facts, params: dict[str, Any], context: CheckContext) -> C
     listed = table_revision(facts, "FACP")
     if listed is None:
         raise Undecided("the FADT bytes or Linux's ACPI table list")
-    revision = int(listed.value["revision"])
+    revision = as_int(listed.value["revision"]) or 0
     seen = f"revision {revision}"
     if revision < minimum:
         return failed(

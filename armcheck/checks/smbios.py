@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from armcheck.checks import CheckContext, Undecided, failed, passed, register, warning
-from armcheck.checks.common import number_tuple
+from armcheck.checks.common import as_int, number_tuple
 from armcheck.facts import BANNER, SMBIOS_TABLE, UEFI_SHELL, Facts
 from armcheck.results import CheckResult
 
@@ -51,7 +51,7 @@ def _types(facts: Facts) -> tuple[list[int], Any]:
     obs = facts.first("smbios.types")
     if obs is None or not isinstance(obs.value, list):
         raise Undecided("the SMBIOS structure list (dmidecode or smbiosview output)")
-    return [int(kind) for kind in obs.value], obs
+    return [kind for kind in (as_int(item) for item in obs.value) if kind is not None], obs
 
 
 @register(

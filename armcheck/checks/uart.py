@@ -130,7 +130,7 @@ def check_spcr_revision(facts: Facts, params: dict[str, Any], context: CheckCont
             raise Undecided("the SPCR table header (bytes or Linux's ACPI table list)")
         revision, evidence = listed.value["revision"], listed.evidence
     expected = f"revision >= {minimum}"
-    if int(revision) >= minimum:
+    if (as_int(revision) or 0) >= minimum:
         return passed(f"SPCR revision {revision}", expected, str(revision), [evidence])
     return failed(
         f"SPCR revision {revision} is below {minimum}", expected, str(revision), [evidence]
@@ -155,7 +155,7 @@ def check_interface_type(
     expected = "one of " + ", ".join(hexa(code) for code in allowed)
     table = spcr_table(facts)
     if table is not None and table.value.get("interface_type") is not None:
-        code = int(table.value["interface_type"])
+        code = as_int(table.value["interface_type"]) or 0
         return _judge_interface(code, allowed, deprecated, expected, [table.evidence], "SPCR")
 
     console = linux_spcr_console(facts)
@@ -254,7 +254,7 @@ def check_interrupt(facts: Facts, params: dict[str, Any], context: CheckContext)
     table = spcr_table(facts)
     if table is None or table.value.get("interrupt_type") is None:
         raise Undecided(SPCR_BYTES)
-    interrupt_type = int(table.value["interrupt_type"])
+    interrupt_type = as_int(table.value["interrupt_type"]) or 0
     gsiv = as_int(table.value.get("gsiv")) or 0
     expected = "interrupt type with bit 0x08 (GIC) set, GSIV non-zero"
     seen = f"interrupt type {hexa(interrupt_type)}, GSIV {gsiv}"
@@ -277,7 +277,7 @@ def check_line_settings(facts: Facts, params: dict[str, Any], context: CheckCont
     expected = "baud code 0/3/4/6/7, parity 0, stop bits 1"
     table = spcr_table(facts)
     if table is not None and table.value.get("baud_code") is not None:
-        code = int(table.value["baud_code"])
+        code = as_int(table.value["baud_code"]) or 0
         parity = table.value.get("parity")
         stop_bits = table.value.get("stop_bits")
         seen = f"baud code {code}, parity {parity}, stop bits {stop_bits}"
@@ -334,7 +334,7 @@ def _spcr_speed(facts: Facts) -> tuple[int | None, list[Evidence]]:
     """Return the SPCR speed (None for code 0, as configured by firmware) and its evidence."""
     table = spcr_table(facts)
     if table is not None and table.value.get("baud_code") is not None:
-        return BAUD_CODES.get(int(table.value["baud_code"])), [table.evidence]
+        return BAUD_CODES.get(as_int(table.value["baud_code"]) or 0), [table.evidence]
     console = linux_spcr_console(facts)
     if console and console["baud"]:
         return console["baud"], [console["evidence"]]
