@@ -252,6 +252,8 @@ def console_command(target: str | None, output: str | None, baud: int) -> None:
     """Open an interactive terminal on TARGET's console, recording as it goes.
 
     Keys go to the board as typed (Ctrl-C included); press Ctrl-] to leave.
+    When standard input is not a terminal, its bytes are sent as they come,
+    and after its end the output is shown until the console closes or Ctrl-C.
     The capture contains what the board printed but not the keys typed,
     because typed keys may be a password.
     """
