@@ -236,7 +236,7 @@ def iter_events(path: str | os.PathLike[str]) -> Iterator[Event]:
     """Yield the events of a capture one by one, without reading the whole file into memory.
 
     A last line cut short (the writer was killed mid-write) is skipped with a
-    warning; a bad line anywhere else is a CaptureFormatError naming the line.
+    warning. A bad line anywhere else raises CaptureFormatError naming the line.
     """
     path = Path(path)
     try:

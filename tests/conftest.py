@@ -25,8 +25,8 @@ class PtyPair:
     def write(self, data: bytes) -> float:
         """Write all of `data` to the master side; return the monotonic time of the write.
 
-        `write_times` gets the time just before the write (so a reader woken by
-        it already sees it) and `write_ends` the time the write returned.
+        `write_times` gets the time just before the write, so it is already
+        stored when a reader wakes, and `write_ends` the time the write returned.
         """
         at = time.monotonic()
         self.write_times.append(at)
