@@ -63,11 +63,9 @@ def test_undecided_live_cut_short_is_error() -> None:
 
 def test_context_complete_passed_through() -> None:
     context = context_from_facts(Facts(), live=True, reached=["firmware"], complete=False)
-    assert (context.live, context.reached, context.complete) == (
-        True,
-        frozenset({"firmware"}),
-        False,
-    )
+    assert context.live is True
+    assert context.reached == frozenset({"firmware"})
+    assert context.complete is False
 
 
 def test_undecided_live_reached_is_skipped() -> None:
@@ -190,7 +188,8 @@ def test_xsdt_walk_shows_spcr_absent() -> None:
     facts = xsdt_walk_facts(["XSDT", "FACP", "APIC", "GTDT", "DBG2", "MCFG", "PPTT"])
     check = CATALOGUE["acpi.mandatory_tables"]
     result = run_check(check, facts, check.defaults, CheckContext())
-    assert (result.status, result.message) == (Status.FAILED, "missing mandatory tables: SPCR")
+    assert result.status == Status.FAILED
+    assert result.message == "missing mandatory tables: SPCR"
 
 
 def test_docs_list_every_check() -> None:
