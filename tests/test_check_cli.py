@@ -214,3 +214,16 @@ def test_recorded_capture_verdict(
     if not (CAPTURES / capture).is_file():
         pytest.skip(f"{CAPTURES / capture} is not in this checkout")
     assert capture_statuses(capture)[check_id] == status
+
+
+def test_hostile_console_junit_parses(tmp_path: Path) -> None:
+    log = tmp_path / "hostile.log"
+    log.write_bytes(
+        b"[    0.000000] Linux version 6.1.0-57-arm64 (debian-kernel@lists.debian.org)\r\n"
+        b"[    0.100000] ACPI: [Firmware Bug]: \x1b[31mbad\x1b[0m \x00\x07 \xff\xfe ]]> <x> &\r\n"
+    )
+    junit = tmp_path / "report.xml"
+    armcheck("check", str(log), "--profile", "sbbr", "--junit", str(junit))
+    failure = ET.parse(junit).getroot().find(".//testcase[@name='linux.firmware_bugs']/failure")
+    assert failure is not None
+    assert "]]>" in (failure.text or "")
