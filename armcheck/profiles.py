@@ -77,6 +77,8 @@ class Profile:
     extends: list[str] = field(default_factory=list)
     checks: dict[str, CheckSetting] = field(default_factory=dict)
     waivers: dict[str, Waiver] = field(default_factory=dict)
+    # NOTE: `markers` (boot-stage markers a profile adds for timing) is loaded
+    # and merged, but the timing code does not read it yet.
     markers: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
