@@ -39,6 +39,12 @@ FIRMWARE_BANNER = (
 SHELL_PROMPT = r"Shell> "
 # The first words of a kernel that firmware started on its own (U-Boot distro boot).
 KERNEL_START = [r"EFI stub: ", r"Booting Linux on physical CPU", r"Linux version \d"]
+# Countdowns before firmware boots on its own. Waiting them out is the cheapest
+# boot time to lose, so the run answers them: Enter takes a boot manager's
+# default entry at once, and U-Boot is stopped and told to `boot` right away.
+UBOOT_AUTOBOOT = r"Hit any key to stop autoboot: *\d"
+UBOOT_PROMPT = r"\n=> $"
+BOOT_SELECTION = r"The default boot selection will start in +\d+ +seconds?"
 
 
 class Deadline:
@@ -165,9 +171,30 @@ class BootDriver:
                 )
             shell.start_linux(command, self.timeout("linux"))
         else:
-            self.console.expect(KERNEL_START, self.timeout("linux"), what="the kernel to start")
-            self.console.mark(session.LINUX)
+            self.wait_for_kernel()
         self.linux_shell()
+
+    def wait_for_kernel(self) -> None:
+        """Wait for firmware to start the kernel by itself, answering its countdowns."""
+        deadline = Deadline(self.timeout("linux"))
+        while True:
+            match = self.console.expect(
+                [*KERNEL_START, UBOOT_AUTOBOOT, BOOT_SELECTION],
+                deadline.cap(self.timeouts["linux"]),
+                what="the kernel to start",
+            )
+            pattern = match.pattern
+            if pattern == UBOOT_AUTOBOOT:
+                self.progress.set_detail("stopping U-Boot's autoboot countdown")
+                self.console.send_key("ENTER")
+                self.console.expect(UBOOT_PROMPT, deadline.cap(30.0), what="the U-Boot prompt")
+                self.console.sendline("boot")
+            elif pattern == BOOT_SELECTION:
+                self.progress.set_detail("taking the default boot selection now")
+                self.console.send_key("ENTER")
+            else:
+                self.console.mark(session.LINUX)
+                return
 
     def linux_shell(self) -> None:
         from armcheck.shells import Credentials, LinuxShell
@@ -190,3 +217,7 @@ class BootDriver:
         self.progress.set_stage(session.POWER_OFF)
         if self.target.kind == QEMU:
             linux.power_off(self.timeout("power-off"))
+        elif self.target.power.get("off"):
+            from armcheck.console.power import power_off
+
+            power_off(self.target, self.console)
