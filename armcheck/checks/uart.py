@@ -391,7 +391,8 @@ def check_console(facts: Facts, params: dict[str, Any], context: CheckContext) -
     line_speed, line_evidence = _cmdline_speed(facts, device)
     speed = line_speed or spcr_speed
     seen = f"{device},{speed}" if speed else device
-    expected_text = str(expected) if expected else f"the SPCR UART,{spcr_speed or 'any speed'}"
+    spcr_text = f"the SPCR UART at {spcr_speed} baud" if spcr_speed else "the SPCR UART"
+    expected_text = str(expected) if expected else spcr_text
     evidence += line_evidence + spcr_evidence
     if expected_speed and speed is not None and str(speed) != expected_speed:
         return warning(
