@@ -1,7 +1,7 @@
 """Measure how closely `armcheck capture` + `armcheck time` find a known boot schedule.
 
 A separate process (armcheck.timing.schedule) writes a known boot on a
-pseudo-terminal; `armcheck capture` records it until the login prompt, and
+pseudo-terminal. `armcheck capture` records it until the login prompt, and
 the stage spans are computed as `armcheck time` computes them. For each span
 the script prints, over --runs recordings:
 

@@ -1,9 +1,9 @@
 """Timing accuracy end to end: a known boot schedule on a real pseudo-terminal.
 
-A separate process writes boot messages on a pty at known offsets; the
-recording (`armcheck capture`, or a Console on the pty until that command
-exists) and `armcheck time` must give every span within 5 ms of the schedule.
-A capture replayed onto a pty and recorded again must give the same spans.
+A separate process writes boot messages on a pty at known offsets. After
+`armcheck capture` records them, `armcheck time` must give every span within
+5 ms of the schedule. A capture replayed through `armcheck replay --pty` and
+recorded again must give the same spans.
 """
 
 from __future__ import annotations

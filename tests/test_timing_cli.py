@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_timing import UBOOT_BOOT, shifted, write_capture
+from test_timing import UBOOT_BOOT, write_capture
 
 from armcheck.cli import main
 
@@ -22,10 +22,21 @@ def capture(tmp_path: Path) -> Path:
     return write_capture(tmp_path / "boot.cast", UBOOT_BOOT)
 
 
+def slowed_copy(capture: Path, copy: Path, after: float, delay: float) -> Path:
+    """Copy a capture, moving every event at or after `after` seconds `delay` seconds later."""
+    lines = capture.read_text().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        at, kind, text = json.loads(line)
+        out.append(json.dumps([round(at + delay, 6) if at >= after else at, kind, text]))
+    copy.write_text("\n".join(out) + "\n")
+    return copy
+
+
 @pytest.fixture
-def slow_kernel(tmp_path: Path) -> Path:
-    # A copy of the same boot whose kernel stage takes 0.5 s longer (1.5 s instead of 1.0 s).
-    return write_capture(tmp_path / "slow.cast", shifted(UBOOT_BOOT, 9.0, 0.5))
+def slow_kernel(capture: Path, tmp_path: Path) -> Path:
+    # The same boot with init starting 0.5 s later: the kernel stage takes 1.5 s, not 1.0 s.
+    return slowed_copy(capture, tmp_path / "slow.cast", 9.0, 0.5)
 
 
 def test_cli_capture_exit_zero(capture: Path) -> None:
@@ -139,3 +150,21 @@ def test_cli_bad_usage_exit_two(
     result = CliRunner().invoke(main, ["time", *argv])
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_cli_ascii_terminal(capture: Path) -> None:
+    from armcheck.reports.timeline import ASCII_GLYPHS, glyphs_for
+
+    assert glyphs_for("ascii") is ASCII_GLYPHS
+
+
+def test_cli_ascii_timeline_text(capture: Path) -> None:
+    from armcheck.reports.timeline import ASCII_GLYPHS, render_report
+    from armcheck.timing.markers import DEFAULT_MARKERS
+    from armcheck.timing.stages import analyse_capture
+    from armcheck.timing.statistics import summarize
+
+    report = summarize([analyse_capture(capture, list(DEFAULT_MARKERS))])
+    text = render_report(report, glyphs=ASCII_GLYPHS)
+    assert text.isascii()
+    assert "^     kernel 1.000 +- 0.000 s" in text

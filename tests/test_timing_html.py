@@ -143,6 +143,11 @@ def _unfilter(kind: int, line: bytearray, previous: bytearray, channels: int) ->
         elif kind == 4:
             estimate = left + up - corner
             pa, pb, pc = abs(estimate - left), abs(estimate - up), abs(estimate - corner)
-            nearest = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+            if pa <= pb and pa <= pc:
+                nearest = left
+            elif pb <= pc:
+                nearest = up
+            else:
+                nearest = corner
             line[i] = (line[i] + nearest) & 0xFF
     return line

@@ -15,7 +15,7 @@ from armcheck.timing.baseline import StageComparison
 from armcheck.timing.stages import STAGE, WAIT_SPAN
 from armcheck.timing.statistics import StageStats, TimingReport
 
-LONGEST_COUNT = 5
+LONGEST_SHOWN = 5
 LATE_LINES_SHOWN = 5
 
 
@@ -146,7 +146,7 @@ def _longest(report: TimingReport) -> str:
     if not leaves:
         return ""
     lines = ["Longest spans:"]
-    for stage in leaves[:LONGEST_COUNT]:
+    for stage in leaves[:LONGEST_SHOWN]:
         where = f" in {stage.parent}" if stage.parent else ""
         lines.append(
             f"  {stage.duration:9.3f} s  {stage.share:5.1f} %  {stage.name}{where} ({stage.kind})"

@@ -69,7 +69,7 @@ def run_capture_command(terminal: str, output: Path) -> None:
         )
 
 
-def _start_pty_server(argv: list[str], what: str) -> tuple[subprocess.Popen[str], str]:
+def _start_pty_server(argv: list[str], program: str) -> tuple[subprocess.Popen[str], str]:
     """Start a process that prints the path of a pty it serves; return it and the path."""
     process = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
@@ -78,7 +78,7 @@ def _start_pty_server(argv: list[str], what: str) -> tuple[subprocess.Popen[str]
     terminal = process.stdout.readline().strip()
     if not terminal.startswith("/dev/"):
         _stop(process)
-        raise RuntimeError(f"{what} printed {terminal!r} instead of a terminal path")
+        raise RuntimeError(f"{program} printed {terminal!r} instead of a terminal path")
     return process, terminal
 
 

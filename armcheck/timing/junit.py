@@ -1,6 +1,6 @@
 """JUnit XML for boot timing: one testcase per stage, its time the stage's mean duration.
 
-A stage that regressed against the baseline is a failure; a stage still open
+A stage that regressed against the baseline is a failure. A stage still open
 when the capture ended (the boot did not finish) is an error.
 """
 

@@ -8,10 +8,11 @@ the host's monotonic clock when its first byte arrives. Fitting
 
 by least squares gives the offset (the host time at which the kernel clock
 read zero) and the drift (slope - 1, in parts per million). A line can only
-arrive after the kernel printed it, so lines far above the fit arrived late:
-the kernel buffered them before the console driver was up, the UART was
-slower than the output, or a USB-serial adapter held them for its latency
-timer. Late lines are left out of the fit and listed.
+arrive after the kernel printed it, so lines far above the fit arrived late.
+The kernel may have buffered them before its console driver started, the
+UART may have been slower than the output, or a USB-serial adapter may have
+held them for its latency timer. Late lines are left out of the fit and
+listed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ MIN_FIT_BAND = 0.002
 
 @dataclass
 class LateLine:
-    """A kernel line that arrived `late` seconds after the fit says it was printed."""
+    """A kernel line that arrived `late` seconds after the time the fit gives for its printing."""
 
     source: str
     line: int
@@ -83,7 +84,7 @@ def fit_kernel_clock(
     time form the lower edge of the points, and queued lines sit above it.
     The fit therefore uses one point per slice of kernel time, the one with
     the smallest delay. The first guess is slope 1 through the smallest delay
-    of all; then the slice points within a band above the line are fitted by
+    of all. Then the slice points within a band above the line are fitted by
     least squares, up to FIT_ROUNDS times. This keeps a burst of
     lines that the kernel buffered before its console driver started from
     pulling the fit towards it. Lines more than `late_threshold` seconds

@@ -4,7 +4,8 @@ Each pass opens the target's console (which powers it on: for qemu that starts
 the process), records everything into `<run dir>/pass-NN.cast` (warm-up boots
 into `warmup-NN.cast`), and waits until userspace is ready or the system shuts
 down, within a per-pass timeout. The boot is left alone: armcheck sends keys
-only when the target's `timing.send` option asks for them.
+only when the target's `timing.send` option lists them, and types the
+line that starts the OS when the target boots it from the UEFI shell.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class SendStep:
 
 @dataclass
 class PassPlan:
-    """What a live timing run does: how many boots, how long each may take, where to write."""
+    """Settings of a live timing run: boot counts, the per-boot timeout, the run folder, markers."""
 
     passes: int
     warmup: int
@@ -168,8 +169,8 @@ def _boot_once(target: Target, plan: PassPlan, path: Path, finish: list[str]) ->
 def uefi_shell_command(target: Target, console: Console) -> str | None:
     """Return the UEFI shell line that starts the OS, when the target boots it that way.
 
-    A target file's `boot.uefi_shell_command` names it; for qemu with the Linux
-    guest on a FAT drive the transport knows it. A target whose firmware has
+    A target file's `boot.uefi_shell_command` names it. For qemu with the Linux
+    guest on a FAT drive, the transport provides it. A target whose firmware has
     no UEFI shell (`boot.uefi_shell: false`, U-Boot) boots on its own.
     """
     boot = dict(target.options.get("boot") or {})

@@ -1,6 +1,6 @@
 """Boot stage markers: the console lines that start each stage, milestone and wait.
 
-A marker is a named regular expression with a role. The role says what a
+A marker is a named regular expression with a role. The role tells what a
 matching line means for the stage timeline:
 
 - `milestone`: a firmware step worth its own nested span (TF-A BL1/BL2/BL31,
@@ -111,9 +111,9 @@ def merge_markers(base: list[Marker], document: Any, source: str) -> list[Marker
 
     `document` is a list of marker entries or a mapping with `markers` (that
     list) and `defaults` (false drops every marker of `base` first). An entry
-    with the name of an existing marker replaces it (keeping its role unless
-    the entry gives one); a new entry without a role is a milestone;
-    `enabled: false` removes it. Raise UsageError naming `source` and the
+    with the name of an existing marker replaces it, and keeps its role unless
+    the entry gives one. A new entry without a role is a milestone, and
+    `enabled: false` removes a marker. Raise UsageError naming `source` and the
     entry for anything invalid.
     """
     if isinstance(document, dict):

@@ -1,9 +1,9 @@
 """A synthetic boot console: known boot messages written on a pseudo-terminal at known times.
 
-It checks timing accuracy end to end. The writer plays the board: it creates
-a pseudo-terminal, prints the path of its terminal side (`/dev/pts/N`), waits
-until a reader opens it and SETTLE seconds more, then writes each message of
-BOOT_SCHEDULE at its offset from the first byte, on the monotonic clock.
+It checks timing accuracy end to end. The writer plays the board. It creates
+a pseudo-terminal and prints the path of its terminal side (`/dev/pts/N`).
+Once a reader has opened it, and SETTLE seconds later, it writes each message
+of BOOT_SCHEDULE at its offset from the first byte, on the monotonic clock.
 Every span of the schedule is known in advance (EXPECTED_SPANS), so
 `armcheck time` on a capture of it must find the same durations.
 

@@ -14,10 +14,10 @@ A stage whose end marker is missing ends at the next boundary that was seen.
 When the boot never reached userspace ready or shutdown, the last stage ends
 at the last byte of the capture and is flagged `open`.
 
-Nested spans sit inside them: firmware milestones (each lasts until the next
-milestone or boundary), the phases armcheck drove (capture markers such as
-`uefi-shell`, each lasting until the next capture marker or boundary), and
-waits (countdowns, from the first countdown line until output moves on).
+Nested spans sit inside them. A firmware milestone lasts until the next
+milestone or boundary. A phase that armcheck drove (a capture marker such as
+`uefi-shell`) lasts until the next capture marker or boundary. A wait (a
+countdown) lasts from its first countdown line until the output moves on.
 """
 
 from __future__ import annotations
@@ -344,8 +344,8 @@ def _matching(markers: list[Marker], text: str) -> Marker | None:
 def _announce_waits(timing: PassTiming, chunks: list[tuple[bytes, float]]) -> None:
     """Set each wait's announced seconds: the largest count printed during it.
 
-    A countdown rewrites its number in place, so the transcript line holds only
-    the last count; the raw output between the wait's start and end holds all.
+    A countdown rewrites its number in place, so the transcript line contains
+    only the last count. The raw output between the wait's start and end contains all.
     """
     waits = [span for span in timing.spans if span.kind == WAIT_SPAN]
     if not waits:

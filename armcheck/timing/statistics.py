@@ -1,7 +1,7 @@
 """Statistics over passes: per stage mean, population standard deviation, min, max, share.
 
 The JSON written by `armcheck time --json` (and read back as a baseline) is
-`TimingReport.to_json()`; its top-level stage names and keys are a stable
+`TimingReport.to_json()`. Its top-level stage names and keys are a stable
 interface, documented in docs/timing.md.
 """
 
@@ -22,9 +22,9 @@ TOTAL = "total"
 class StageStats:
     """One stage or nested span over all passes where it was seen, in seconds.
 
-    `share` is the mean duration as a percentage of the mean total boot time;
-    `passes` counts the passes that had the span and `open` those where the
-    capture ended before the span did.
+    `share` is the mean duration as a percentage of the mean total boot time.
+    `passes` counts the passes that had the span, and `open` counts those
+    where the capture ended before the span did.
     """
 
     name: str
