@@ -184,7 +184,7 @@ def _kernel_clock(report: TimingReport) -> str:
     lines = [
         f"Kernel clock: {clock['lines']} printk lines in {clock['passes']} pass(es); "
         f"kernel time zero at {clock['offset']:.3f} s on the host clock, drift "
-        f"{clock['drift_ppm']:+.1f} ppm, max residual {clock['max_residual'] * 1000:.1f} ms"
+        f"{clock['drift_ppm']:+.1f} ppm, edge fit within {clock['max_residual'] * 1000:.1f} ms"
     ]
     late = clock.get("late_lines", [])
     if clock.get("late_count"):

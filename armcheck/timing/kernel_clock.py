@@ -59,7 +59,11 @@ class LateLine:
 
 @dataclass
 class ClockFit:
-    """The kernel clock against the host clock for one pass."""
+    """The kernel clock against the host clock for one pass.
+
+    `fitted` counts the lower-edge points the final fit used, and
+    `max_residual` is the largest distance of one of them from the line.
+    """
 
     source: str
     lines: int
@@ -111,8 +115,7 @@ def fit_kernel_clock(
         for p in printk
         if _residual(p, offset, slope) > late_threshold
     ]
-    on_time_lines = [p for p in printk if _residual(p, offset, slope) <= late_threshold]
-    residuals = [abs(_residual(p, offset, slope)) for p in on_time_lines] or [0.0]
+    residuals = [abs(_residual(p, offset, slope)) for p in kept] or [0.0]
     return ClockFit(
         source, len(printk), len(kept), offset, slope, late, max(residuals), late_threshold
     )
@@ -171,4 +174,15 @@ def summarize_clock(fits: list[ClockFit], max_late_lines: int = 20) -> dict[str,
         "late_threshold": fits[0].threshold,
         "late_count": len(late),
         "late_lines": [line.to_json() for line in late[:max_late_lines]],
+        "per_pass": [
+            {
+                "source": fit.source,
+                "lines": fit.lines,
+                "offset": round(fit.offset, 6),
+                "drift_ppm": round(fit.drift_ppm, 1),
+                "max_residual": round(fit.max_residual, 6),
+                "late_count": len(fit.late),
+            }
+            for fit in fits
+        ],
     }
