@@ -105,7 +105,7 @@ class BootDriver:
             return
         self.progress.set_detail(match.text.strip()[:60])
         if match.index == 0:
-            self.console.add_death_pattern(
+            self.console.watch_for_reset(
                 FIRMWARE_BANNER, "the board reset (a second firmware banner appeared)"
             )
         self.prompt_consumed = match.index == 1

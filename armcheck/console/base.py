@@ -200,6 +200,7 @@ class Console:
         self.bytes_read = 0
         self.closed = False
         self._reset_banner: re.Pattern[str] | None = None
+        self._reset_since = 0.0
         self._reset_reason = ""
         self._spawn = _Spawn(self, search_window, before_limit)
 
@@ -253,10 +254,12 @@ class Console:
         Call it once the firmware banner of this boot has been seen: a second
         banner means the board reset on its own, and the next read raises
         BoardFault(reason). The watch ends when it fires; `None` ends it at once.
-        Unlike death patterns, it looks only at lines completed after the call,
-        so the banner already seen never triggers it.
+        Unlike death patterns, it looks only at lines whose first byte arrived
+        after the call, so the banner already seen never triggers it, even when
+        the call comes before that banner's line has ended.
         """
         self._reset_banner = None if banner is None else _compile(banner, "reset banner")
+        self._reset_since = self.now()
         self._reset_reason = reason
 
     def expect(
@@ -398,6 +401,8 @@ class Console:
     def _check_reset(self, lines: list[Line]) -> None:
         assert self._reset_banner is not None
         for line in lines:
+            if line.time < self._reset_since:
+                continue
             if self._reset_banner.search(line.text):
                 self._reset_banner = None
                 raise BoardFault(
