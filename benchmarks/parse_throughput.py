@@ -1,9 +1,10 @@
 """Measure how fast `armcheck facts` reads a 100 MB console log, next to `grep -cE`.
 
 The log is built by concatenating real console output until it reaches the
-requested size: the console bytes of the qemu captures (captures/ and
-tests/fixtures/captures, escape sequences included) and the log excerpts of
-tests/fixtures/logs. In the same run the script times:
+requested size: by default the console bytes of the qemu captures (captures/
+and tests/fixtures/captures, escape sequences included) and the log excerpts
+of tests/fixtures/logs; `--source` names other folders. In the same run the
+script times:
 
 - `armcheck facts --json LOG` as a user runs it (interpreter start included);
 - `grep -cE` with the same markers as armcheck's prefilter
@@ -57,20 +58,27 @@ def grep_markers() -> str:
     return f"(\\] |{_ERE_LINE_START})({message})|{_ERE_LINE_START}[^ ]{{1,64}} login:|: ({driver})"
 
 
-def source_texts() -> list[bytes]:
+DEFAULT_SOURCES = (
+    ROOT / "captures",
+    ROOT / "tests" / "fixtures" / "captures",
+    ROOT / "tests" / "fixtures" / "logs",
+)
+
+
+def source_texts(folders: list[Path]) -> list[bytes]:
+    """Return the console bytes of every capture (`*.cast`) and log (`*.log`) in `folders`."""
     texts = []
-    for folder in (ROOT / "captures", ROOT / "tests" / "fixtures" / "captures"):
+    for folder in folders:
         for path in sorted(folder.glob("*.cast")):
             texts.append(read_capture(path).output_bytes())
-    for path in sorted((ROOT / "tests" / "fixtures" / "logs").glob("*.log")):
-        texts.append(path.read_bytes())
+        for path in sorted(folder.glob("*.log")):
+            texts.append(path.read_bytes())
     if not texts:
-        sys.exit("no captures or log fixtures found to build the log from")
+        sys.exit(f"no captures or logs found in {', '.join(map(str, folders))}")
     return texts
 
 
-def build_log(path: Path, size: int) -> int:
-    texts = source_texts()
+def build_log(path: Path, size: int, texts: list[bytes]) -> int:
     written = 0
     with open(path, "wb") as file:
         while written < size:
@@ -93,17 +101,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--megabytes", type=float, default=100.0, help="log size in MB (10**6 B)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each command")
+    parser.add_argument(
+        "--source",
+        action="append",
+        type=Path,
+        help="folder of *.cast and *.log files to build the log from (repeatable; "
+        "default: captures/, tests/fixtures/captures/ and tests/fixtures/logs/)",
+    )
     args = parser.parse_args()
+    texts = source_texts(args.source or list(DEFAULT_SOURCES))
 
     armcheck = [sys.executable, "-m", "armcheck", "facts", "--json"]
     grep_env = dict(os.environ, LC_ALL="C")
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "console.log"
-        size = build_log(log, int(args.megabytes * 1e6))
+        size = build_log(log, int(args.megabytes * 1e6), texts)
         markers = Path(folder) / "markers.ere"
         markers.write_text(grep_markers())
         megabytes = size / 1e6
-        print(f"log: {megabytes:.1f} MB, {len(source_texts())} real console texts concatenated")
+        print(f"log: {megabytes:.1f} MB, {len(texts)} real console texts concatenated")
 
         ours, greps = [], []
         for run in range(args.runs):

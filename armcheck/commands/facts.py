@@ -48,7 +48,9 @@ def facts_command(inputs: tuple[str, ...], as_json: bool) -> None:
     """
     facts = read_facts(inputs)
     if as_json:
-        click.echo(json.dumps(facts.to_json(), indent=2, sort_keys=False))
+        stream = click.get_text_stream("stdout")
+        json.dump(facts.to_json(), stream, indent=2)
+        stream.write("\n")
         return
     click.echo(render_text(facts))
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from armcheck.facts import Evidence, Facts
 
@@ -40,8 +40,7 @@ _PREFIX = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):
     """One console line ready for the parsers.
 
     `text` is the line as shown on the console, `message` is the text after the
@@ -116,12 +115,19 @@ def _host_seconds(match: re.Match[str], clock: HostClock) -> float | None:
     return None
 
 
+# Observations kept per key and input. Keys recorded once per line (problem
+# lines, banners) stop growing here, so a log of a thousand reboots keeps
+# memory bounded; `counts` still counts every line.
+MAX_KEPT_PER_KEY = 1000
+
+
 class ParseContext:
     """The facts being built from one input, and how to cite a line of it."""
 
     def __init__(self, facts: Facts, file: str | None) -> None:
         self.facts = facts
         self.file = file
+        self.counts: dict[str, int] = {}
 
     def evidence(self, source: str, line: LogLine) -> Evidence:
         text = line.text
@@ -130,7 +136,13 @@ class ParseContext:
         return Evidence(source, self.file, line.number, line.time, text)
 
     def add(self, key: str, value: object, source: str, line: LogLine) -> None:
-        self.facts.add(key, value, self.evidence(source, line))
+        """Record one observation of `key`, unless MAX_KEPT_PER_KEY were recorded already."""
+        count = self.counts.get(key, 0) + 1
+        self.counts[key] = count
+        if count <= MAX_KEPT_PER_KEY:
+            self.facts.add(key, value, self.evidence(source, line))
 
     def set_once(self, key: str, value: object, source: str, line: LogLine) -> None:
-        self.facts.set_once(key, value, self.evidence(source, line))
+        """Record `key` unless the same value, or MAX_KEPT_PER_KEY values, are recorded already."""
+        if len(self.facts.observations.get(key, ())) < MAX_KEPT_PER_KEY:
+            self.facts.set_once(key, value, self.evidence(source, line))

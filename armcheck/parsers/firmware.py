@@ -97,7 +97,7 @@ class FirmwareParser:
 
     def _flush_info(self) -> None:
         if self._info and self._info_line is not None:
-            self.ctx.add("firmware.info", dict(self._info), BANNER, self._info_line)
+            self.ctx.set_once("firmware.info", dict(self._info), BANNER, self._info_line)
         self._info = {}
         self._info_line = None
         self.following = 0
@@ -169,5 +169,5 @@ class FirmwareParser:
             if match:
                 digits = match.group(1)
                 value = {"text": message.strip(), "seconds": int(digits) if digits else None}
-                self.ctx.add("firmware.countdown", value, BANNER, line)
+                self.ctx.set_once("firmware.countdown", value, BANNER, line)
                 return

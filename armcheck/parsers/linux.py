@@ -13,14 +13,9 @@ import re
 from collections.abc import Callable
 
 from armcheck.facts import LINUX_LOG, Evidence
-from armcheck.parsers.base import LogLine, ParseContext
+from armcheck.parsers.base import MAX_KEPT_PER_KEY, LogLine, ParseContext
 
 log = logging.getLogger(__name__)
-
-# Observations kept per key and input for lines that repeat (problem lines,
-# UART registrations): a log of a thousand reboots keeps memory bounded. The
-# totals of [Firmware Bug] and ACPI Error lines are recorded past this limit.
-MAX_KEPT_PER_KEY = 1000
 
 # Virtual terminals (`tty0`, `tty1`) are screen consoles, not serial ones.
 _SCREEN_CONSOLE = re.compile(r"tty\d+$")
@@ -67,7 +62,6 @@ class LinuxParser:
         self._its: dict[str, LogLine] = {}
         self._v2m: dict[str, LogLine] = {}
         self._tables: set[str] = set()
-        self._counts: dict[str, int] = {}
         self._handlers: list[tuple[str, Callable[[LogLine, str], None]]] = [
             ("Linux version ", self._version),
             ("Kernel command line: ", self._cmdline),
@@ -121,19 +115,18 @@ class LinuxParser:
         for key, frames in (("gic.its", self._its), ("gic.v2m_frames", self._v2m)):
             if frames:
                 self.ctx.add(key, len(frames), LINUX_LOG, next(iter(frames.values())))
+        # Past MAX_KEPT_PER_KEY lines, the totals of [Firmware Bug] and ACPI
+        # Error lines are recorded for the summary's counts.
         for key, total in (
-            ("linux.firmware_bug_lines", self._counts.get("linux.firmware_bug", 0)),
-            ("linux.acpi_error_lines", self._counts.get("linux.acpi_error", 0)),
+            ("linux.firmware_bug_lines", self.ctx.counts.get("linux.firmware_bug", 0)),
+            ("linux.acpi_error_lines", self.ctx.counts.get("linux.acpi_error", 0)),
         ):
             if total > MAX_KEPT_PER_KEY:
                 self.ctx.facts.add(key, total, Evidence(LINUX_LOG, self.ctx.file))
 
     def _record(self, key: str, value: object, line: LogLine) -> None:
         self.seen_kernel = True
-        count = self._counts.get(key, 0) + 1
-        self._counts[key] = count
-        if count <= MAX_KEPT_PER_KEY:
-            self.ctx.add(key, value, LINUX_LOG, line)
+        self.ctx.add(key, value, LINUX_LOG, line)
 
     def _once(self, key: str, value: object, line: LogLine) -> None:
         self.seen_kernel = True
@@ -343,7 +336,7 @@ class LinuxParser:
                     "type": kind,
                     "address": int(address, 16) if address else None,
                 }
-                self._record("console.uart", value, line)
+                self._once("console.uart", value, line)
                 return
         if "rtc" in message:
             match = _RTC.match(message)
@@ -365,12 +358,12 @@ class LinuxParser:
         match = _ECAM_DOMAIN.search(message)
         if match:
             domain, buses, region = match.groups()
-            self._record("pcie.ecam", f"{region} domain {domain} bus {buses}", line)
+            self._once("pcie.ecam", f"{region} domain {domain} bus {buses}", line)
             return
         match = _ECAM.search(message)
         if match:
             region, buses = match.groups()
-            self._record("pcie.ecam", f"{region} bus {buses}", line)
+            self._once("pcie.ecam", f"{region} bus {buses}", line)
 
     def _firmware_note(self, line: LogLine, message: str) -> None:
         if "[Firmware Bug]" in message:

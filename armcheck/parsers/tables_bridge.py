@@ -56,13 +56,26 @@ def shell_block(kind: str, lines: Sequence[LogLine], ctx: ParseContext) -> None:
     if function is None:
         log.info("%s: no decoder for the `%s` block at line %d", ctx.file, kind, lines[0].number)
         return
+    decoded = Facts()
     try:
-        function(to_lines(lines), ctx.facts, ctx.file)
+        function(to_lines(lines), decoded, ctx.file)
+        merge_new(decoded, ctx.facts)
     except (ArmcheckError, ValueError, IndexError) as err:
         # A garbled dump inside a console log costs its tables, not the whole document.
         log.warning(
             "%s:%d: could not decode the `%s` output: %s", ctx.file, lines[0].number, kind, err
         )
+
+
+def merge_new(decoded: Facts, facts: Facts) -> None:
+    """Add to `facts` the observations of `decoded` whose value `facts` does not hold yet.
+
+    The same tables dumped again in a later shell session (after a reset) then
+    add no observations, so a long log of many sessions stays bounded.
+    """
+    for key, observations in decoded.observations.items():
+        for observation in observations:
+            facts.set_once(key, observation.value, observation.evidence)
 
 
 def text_file(kind: str, lines: list[Line], facts: Facts, file: str) -> bool:

@@ -147,7 +147,8 @@ class ShellParser:
                 log.warning("%s: could not read the `%s` output: %s", self.ctx.file, command, err)
 
     def _add(self, key: str, value: Any, line: LogLine) -> None:
-        self.ctx.add(key, value, UEFI_SHELL, line)
+        # The same output in a later session (after a reset) adds nothing new.
+        self.ctx.set_once(key, value, UEFI_SHELL, line)
 
     # Command readers.
 
