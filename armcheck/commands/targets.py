@@ -39,7 +39,16 @@ def _list_builtins() -> None:
         target = builtin_target(name)
         description = target.options.get("description", "") if target is not None else ""
         click.echo(f"{name:<{width}}  {description}")
-    click.echo("\nShow one with `armcheck targets NAME`; a YAML target file works the same way.")
+    from armcheck.console.qemu import find_guest, missing_guest_message
+
+    guest = find_guest()
+    if guest is not None:
+        click.echo(f"\nThe qemu targets boot the Linux guest in {guest.folder}.")
+    else:
+        click.echo(
+            f"\nThe qemu targets need the Linux guest for the OS stage: {missing_guest_message()}."
+        )
+    click.echo("Show one with `armcheck targets NAME`; a YAML target file works the same way.")
 
 
 def describe_target(target: Target) -> dict[str, Any]:

@@ -192,6 +192,9 @@ class QemuTransport(Transport):
             if initrd_path is not None:
                 argv += ["-initrd", str(initrd_path)]
             return argv
+        # The FAT drive comes before the `disk` drive on the command line, so it
+        # gets the lower PCI slot and edk2 maps it as FS0.
+        # NOTE: a drive added in front of it through extra_args would take FS0.
         return self._fat_drive(folder, kernel_path, initrd_path, append)
 
     def _fat_drive(self, folder: Path, kernel: Path, initrd: Path | None, append: str) -> list[str]:
