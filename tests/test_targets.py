@@ -13,6 +13,7 @@ from armcheck.cli import main
 from armcheck.console.firmware import find_uefi_firmware, list_descriptors
 from armcheck.console.qemu import (
     QemuTransport,
+    _copy_padded,
     find_guest,
     guest_dir,
     missing_guest_message,
@@ -315,3 +316,15 @@ def test_qemu_linux_boot_modes(
         )
         extlinux = (folder / "linux" / "extlinux" / "extlinux.conf").read_text(encoding="utf-8")
         assert "initrd /initrd.gz" in extlinux
+
+
+def test_variable_store_copy_exact(tmp_path: Path) -> None:
+    template = tmp_path / "vars.template"
+    content = bytes(3 << 20) + b"\x01VARS" + bytes(100)
+    template.write_bytes(content)
+    copy = tmp_path / "vars.fd"
+    _copy_padded(template, copy, 4 << 20)
+    data = copy.read_bytes()
+    assert len(data) == 4 << 20
+    assert data[: len(content)] == content
+    assert data[len(content) :] == bytes((4 << 20) - len(content))

@@ -367,11 +367,21 @@ def _copy_padded(source: Path, destination: Path, size: int) -> None:
     """Copy the variable store template, padded with zeros to the code size.
 
     qemu's virt machine maps both pflash devices with the same size, so a
-    template shorter than the code image must be padded.
+    template shorter than the code image must be padded. Blocks of zeros are
+    skipped, which leaves a sparse file: Debian's 64 MiB template is mostly zeros.
     """
-    shutil.copyfile(source, destination)
-    if destination.stat().st_size < size:
-        os.truncate(destination, size)
+    block = 1 << 20
+    zeros = bytes(block)
+    with open(source, "rb") as reader, open(destination, "wb") as writer:
+        while True:
+            chunk = reader.read(block)
+            if not chunk:
+                break
+            if chunk == zeros[: len(chunk)]:
+                writer.seek(len(chunk), os.SEEK_CUR)
+            else:
+                writer.write(chunk)
+        writer.truncate(max(size, reader.tell()))
 
 
 def _existing_file(value: str, what: str) -> Path:
