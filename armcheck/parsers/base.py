@@ -39,6 +39,8 @@ _PREFIX = re.compile(
     re.VERBOSE,
 )
 
+_PRINTK_ONLY = re.compile(r"\[ *(\d+\.\d+)\] ?")
+
 
 class LogLine(NamedTuple):
     """One console line ready for the parsers.
@@ -82,6 +84,12 @@ def split_prefix(
     The time is the host timestamp when there is one, else `arrival` (the
     capture's time of the line), else the printk timestamp.
     """
+    if text.startswith("["):
+        # The common case, a bare printk timestamp, without the full prefix pattern.
+        simple = _PRINTK_ONLY.match(text)
+        if simple is not None and not text.startswith(("[", "<"), simple.end()):
+            stamp = float(simple.group(1))
+            return text[simple.end() :], stamp if arrival is None else arrival, True
     match = _PREFIX.match(text)
     if match is None or match.end() == 0:
         return text, arrival, False
@@ -144,5 +152,9 @@ class ParseContext:
 
     def set_once(self, key: str, value: object, source: str, line: LogLine) -> None:
         """Record `key` unless the same value, or MAX_KEPT_PER_KEY values, are recorded already."""
-        if len(self.facts.observations.get(key, ())) < MAX_KEPT_PER_KEY:
-            self.facts.set_once(key, value, self.evidence(source, line))
+        existing = self.facts.observations.get(key)
+        if existing and (
+            len(existing) >= MAX_KEPT_PER_KEY or any(obs.value == value for obs in existing)
+        ):
+            return
+        self.facts.add(key, value, self.evidence(source, line))
