@@ -50,16 +50,20 @@ def write_capture(
     path: Path,
     chunks: list[tuple[float, bytes]],
     markers: list[tuple[float, str]] | None = None,
+    inputs: list[tuple[float, str]] | None = None,
 ) -> Path:
-    """Write a real capture file with the given reads and markers at the given times."""
+    """Write a real capture file with the given reads, markers and input at the given times."""
     events: list[tuple[float, str, object]] = [(at, "o", data) for at, data in chunks]
     events += [(at, "m", label) for at, label in markers or []]
+    events += [(at, "i", text) for at, text in inputs or []]
     events.sort(key=lambda event: event[0])
     with CaptureWriter(path, target="test-board") as capture:
         for at, kind, payload in events:
             if kind == "o":
                 assert isinstance(payload, bytes)
                 capture.output(payload, at)
+            elif kind == "i":
+                capture.input(str(payload), at)
             else:
                 capture.mark(str(payload), at)
     return path
@@ -419,3 +423,87 @@ def test_milestones_same_read(tmp_path: Path) -> None:
     spans, _ = spans_by_name(write_capture(tmp_path / "same.cast", chunks))
     assert spans["bds-loading"].duration == 0.0
     assert spans["bds-starting"].duration == pytest.approx(1.5, abs=1e-6)
+
+
+RUN_MARKERS = [
+    (0.0, "run"),
+    (0.0, "power-on"),
+    (0.0, "firmware"),
+    (1.2, "uefi-shell"),
+    (1.3, "command uefi-shell: ver"),
+    (2.9, "command uefi-shell: FS0:\\vmlinuz"),
+    (3.05, "linux"),
+    (11.5, "linux-shell"),
+    (11.6, "command linux-shell: uname -a"),
+    (12.0, "power-off"),
+    (12.5, "complete"),
+]
+
+
+@pytest.fixture
+def run_capture(tmp_path: Path) -> Path:
+    chunks = [
+        (0.1, b"UEFI firmware (version 1.0)\r\n"),
+        (1.0, b"Shell> "),
+        (3.0, b"\r\nEFI stub: Booting Linux Kernel...\r\n"),
+        (4.0, b"[    0.000000] Booting Linux on physical CPU 0x0\r\n"),
+        (10.0, b"[    6.000000] Run /init as init process\r\n"),
+        (11.0, b"/ # "),
+        (11.7, b"uname -a\r\nLinux guest 6.1.0 aarch64\r\n/ # "),
+    ]
+    typed = [(1.3, "ver\r"), (2.9, "FS0:\\vmlinuz\r"), (11.6, "uname -a\r")]
+    return write_capture(tmp_path / "run.cast", chunks, RUN_MARKERS, typed)
+
+
+@pytest.mark.parametrize(
+    ("name", "parent", "start", "end"),
+    [("uefi-shell", "firmware", 1.2, 3.0), ("linux", "loader", 3.05, 4.0)],
+)
+def test_phases_run_capture(
+    run_capture: Path, name: str, parent: str, start: float, end: float
+) -> None:
+    spans, _ = spans_by_name(run_capture)
+    assert spans[name].kind == "phase"
+    assert spans[name].parent == parent
+    assert spans[name].start == pytest.approx(start, abs=1e-6)
+    assert spans[name].end == pytest.approx(end, abs=1e-6)
+
+
+def test_phases_run_capture_names(run_capture: Path) -> None:
+    # Point markers, command markers, stage names and phases after the boot are left out.
+    spans, _ = spans_by_name(run_capture)
+    phases = sorted(name for name, span in spans.items() if span.kind == "phase")
+    assert phases == ["linux", "uefi-shell"]
+
+
+def test_ready_prompt_with_echo(run_capture: Path) -> None:
+    # "/ # uname -a": the prompt line ends with the echo of the typed command.
+    _, timing = spans_by_name(run_capture)
+    assert timing.total == pytest.approx(11.0, abs=1e-6)
+
+
+def test_ready_prompt_wrapped_echo(tmp_path: Path) -> None:
+    # The terminal wrapped the echo of a long command: the prompt line ends mid-command.
+    chunks = [
+        (0.1, b"Booting Linux on physical CPU 0x0\r\n"),
+        (1.0, b"Run /init as init process\r\n"),
+        (2.0, b"# "),
+        (2.5, b"stty -echo; export PS1='READY# '\r\n  more of it\r\n"),
+    ]
+    typed = [(2.4, "stty -echo; export PS1='READY# '\r")]
+    _, timing = spans_by_name(write_capture(tmp_path / "wrap.cast", chunks, None, typed))
+    assert timing.total == pytest.approx(2.0, abs=1e-6)
+
+
+def test_kernel_lines_after_boot_ignored(run_capture: Path, tmp_path: Path) -> None:
+    # dmesg output typed after the shell prompt repeats old printk lines: not boot evidence.
+    chunks = [
+        (4.0, b"[    0.000000] Booting Linux on physical CPU 0x0\r\n"),
+        (4.5, b"[    0.500000] Serial: AMBA PL011 UART driver\r\n"),
+        (5.0, b"[    1.000000] Run /init as init process\r\n"),
+        (6.0, b"/ # "),
+        (7.0, b"dmesg\r\n[    0.000000] Booting Linux on physical CPU 0x0\r\n/ # "),
+    ]
+    path = write_capture(tmp_path / "dmesg.cast", chunks, None, [(6.5, "dmesg\r")])
+    _, timing = spans_by_name(path)
+    assert [line.kernel_time for line in timing.printk] == [0.0, 0.5, 1.0]

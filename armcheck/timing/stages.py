@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from armcheck.capture import Capture, read_capture
+from armcheck.capture import INPUT, Capture, read_capture
 from armcheck.timing.markers import (
     INIT,
     KERNEL,
@@ -43,6 +43,8 @@ from armcheck.transcript import EscapeFilter, Line, lines_from_chunks
 log = logging.getLogger(__name__)
 
 POWER_ON = "power-on"
+POINT_MARKERS = ("run", "complete", "interrupted")
+POINT_MARKER_PREFIXES = ("command ", "error:", "not planned:")
 STAGE_NAMES = ("reset", "firmware", "loader", "kernel", "userspace")
 
 # Span kinds.
@@ -130,12 +132,27 @@ def analyse_capture(capture: Capture | str | Path, markers: list[Marker]) -> Pas
     outputs = [event for event in capture.output_events() if event.data]
     chunks = [(event.data, event.time - zero) for event in outputs]
     lines = list(lines_from_chunks(chunks))
-    phases = [(m.text, m.time - zero) for m in capture.markers() if m.text != POWER_ON]
+    phases = [(m.text, m.time - zero) for m in capture.markers() if is_phase_marker(m.text)]
     first_byte = chunks[0][1] if chunks else None
     last_byte = chunks[-1][1] if chunks else 0.0
-    timing = analyse_lines(lines, markers, first_byte, last_byte, phases, str(capture.path))
+    typed = [event.text.strip() for event in capture.events if event.kind == INPUT]
+    timing = analyse_lines(lines, markers, first_byte, last_byte, phases, str(capture.path), typed)
     _announce_waits(timing, chunks)
     return timing
+
+
+def is_phase_marker(label: str) -> bool:
+    """Tell whether a capture marker starts a phase armcheck drove, timed as a nested span.
+
+    Power-on is time zero, and a marker named like a top-level stage repeats
+    it. The markers of `armcheck run` that record a point rather than start a
+    phase (`run`, `complete`, `interrupted`, `error: ...`, `not planned: ...`)
+    and the `command SHELL: TEXT` markers inside a shell session are not
+    phases either.
+    """
+    if label == POWER_ON or label in STAGE_NAMES or label in POINT_MARKERS:
+        return False
+    return not label.startswith(POINT_MARKER_PREFIXES)
 
 
 def analyse_lines(
@@ -145,14 +162,20 @@ def analyse_lines(
     last_byte: float,
     phases: list[tuple[str, float]] | None = None,
     source: str = "",
+    typed: list[str] | None = None,
 ) -> PassTiming:
-    """Find events and build the spans of one pass from its transcript lines."""
+    """Find events and build the spans of one pass from its transcript lines.
+
+    `typed` lists the lines armcheck sent. A prompt line ends with the echo of
+    the command typed at it, so a ready marker is also tried on the line
+    without that echo.
+    """
     timing = PassTiming(source=source, last_byte=last_byte)
     if first_byte is None:
         log.warning("%s: no console output, so no boot stage can be timed", source or "capture")
         return timing
 
-    boundaries = _find_boundaries(lines, markers)
+    boundaries = _find_boundaries(lines, markers, [text for text in typed or [] if text])
     timing.events.append(BootEvent(POWER_ON, "power-on", 0.0))
     timing.events.append(BootEvent("first-byte", "firmware", first_byte))
     timing.events.extend(boundaries.values())
@@ -169,11 +192,14 @@ def analyse_lines(
     phase_events = [BootEvent(name, PHASE, at) for name, at in (phases or [])]
     _add_chained_spans(timing, phase_events, marks, parents, PHASE)
     _add_waits(timing, lines, markers, parents)
-    timing.printk = _printk_lines(lines)
+    # Kernel lines after the boot finished are mostly command output (dmesg), not the boot log.
+    timing.printk = [line for line in _printk_lines(lines) if line.host_time <= timing.total]
     return timing
 
 
-def _find_boundaries(lines: list[Line], markers: list[Marker]) -> dict[str, BootEvent]:
+def _find_boundaries(
+    lines: list[Line], markers: list[Marker], typed: list[str]
+) -> dict[str, BootEvent]:
     """Find loader, kernel, init, ready and shutdown events, each after the previous one.
 
     The kernel start is searched first; the loader start is the first loader
@@ -193,7 +219,7 @@ def _find_boundaries(lines: list[Line], markers: list[Marker]) -> dict[str, Boot
     if init is not None:
         found[INIT] = init[1]
         after = init[0] + 1
-    ready = _first_match(lines, markers, READY, after)
+    ready = _first_match(lines, markers, READY, after, typed)
     if ready is not None:
         found[READY] = ready[1]
         after = ready[0] + 1
@@ -204,17 +230,39 @@ def _find_boundaries(lines: list[Line], markers: list[Marker]) -> dict[str, Boot
 
 
 def _first_match(
-    lines: list[Line], markers: list[Marker], role: str, start: int
+    lines: list[Line],
+    markers: list[Marker],
+    role: str,
+    start: int,
+    typed: list[str] | None = None,
 ) -> tuple[int, BootEvent] | None:
     candidates = [marker for marker in markers if marker.role == role]
     if not candidates:
         return None
     for index in range(start, len(lines)):
         line = lines[index]
+        texts = [line.text] + _without_echo(line.text, typed or [])
         for marker in candidates:
-            if marker.regex.search(line.text):
+            if any(marker.regex.search(text) for text in texts):
                 return index, BootEvent(marker.name, role, line.time, line.number, line.text)
     return None
+
+
+def _without_echo(text: str, typed: list[str]) -> list[str]:
+    """Return `text` without the echo of a typed command at its end.
+
+    The echo may be cut where the terminal wrapped the line, so the end of
+    `text` only has to be the start of a typed command.
+    """
+    found = []
+    for command in typed:
+        start = text.find(command[0])
+        while start >= 0:
+            if command.startswith(text[start:]):
+                found.append(text[:start].rstrip())
+                break
+            start = text.find(command[0], start + 1)
+    return found
 
 
 def _find_milestones(
@@ -268,10 +316,14 @@ def _add_stages(
 
 
 def _parent_of(at: float, parents: list[Span]) -> Span | None:
+    """Return the top-level stage running at `at`; None after the boot finished."""
     for span in parents:
         if span.start <= at < span.end:
             return span
-    return parents[-1] if parents and at >= parents[-1].start else None
+    last = parents[-1] if parents else None
+    if last is not None and last.open and at >= last.start:
+        return last
+    return None
 
 
 def _add_chained_spans(
@@ -322,13 +374,15 @@ def _add_waits(
         counts[marker.name] = counts.get(marker.name, 0) + 1
         name = marker.name if counts[marker.name] == 1 else f"{marker.name}-{counts[marker.name]}"
         parent = _parent_of(first.time, parents)
+        if parent is None:
+            continue
         timing.spans.append(
             Span(
                 name,
                 WAIT_SPAN,
                 first.time,
                 end,
-                parent.name if parent else None,
+                parent.name,
                 first.number,
                 open=index >= len(lines) and not timing.complete,
             )
