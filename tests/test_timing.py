@@ -507,3 +507,21 @@ def test_kernel_lines_after_boot_ignored(run_capture: Path, tmp_path: Path) -> N
     path = write_capture(tmp_path / "dmesg.cast", chunks, None, [(6.5, "dmesg\r")])
     _, timing = spans_by_name(path)
     assert [line.kernel_time for line in timing.printk] == [0.0, 0.5, 1.0]
+
+
+def test_output_before_power_on_ignored(tmp_path: Path) -> None:
+    chunks = [(0.2, b"login: \r\n"), (1.5, b"UEFI firmware (version 1.0)\r\n")]
+    path = write_capture(tmp_path / "before.cast", chunks, [(1.0, "power-on")])
+    spans, _ = spans_by_name(path)
+    assert spans["reset"].duration == pytest.approx(0.5, abs=1e-6)
+
+
+def test_phase_repeated_names(tmp_path: Path) -> None:
+    chunks = [
+        (0.1, b"UEFI firmware (version 1.0)\r\n"),
+        (5.0, b"Booting Linux on physical CPU\r\n"),
+    ]
+    markers = [(1.0, "uefi-shell"), (2.0, "setup"), (3.0, "uefi-shell")]
+    spans, _ = spans_by_name(write_capture(tmp_path / "again.cast", chunks, markers))
+    assert spans["uefi-shell"].end == pytest.approx(2.0, abs=1e-6)
+    assert spans["uefi-shell-2"].end == pytest.approx(5.0, abs=1e-6)

@@ -112,3 +112,26 @@ def test_qemu_virt_two_passes(tmp_path: Path) -> None:
     for name in ("reset", "firmware", "loader", "kernel", "userspace", "uefi-shell"):
         assert stages[name]["passes"] == 2, name
     assert stages["edk2-shell-countdown"]["announced"] == 5
+
+
+def test_cli_interrupt_reports_partial(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    target_file = tmp_path / "schedule.yaml"
+    target_file.write_text(f"console:\n  command: {' '.join(SCHEDULE_BOOT)}\n")
+    argv = [sys.executable, "-m", "armcheck", "time", str(target_file), "--passes", "5"]
+    process = subprocess.Popen(
+        [*argv, "--run-dir", str(tmp_path / "run")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "run" / "pass-02.cast").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "Boot timing of schedule: 1 pass(es)" in out

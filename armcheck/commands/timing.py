@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 from armcheck.capture import is_capture
-from armcheck.errors import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, UsageError
+from armcheck.errors import (
+    EXIT_FAILED,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+)
 from armcheck.reports.timeline import glyphs_for, render_report
 from armcheck.reports.timeline_html import write_html
 from armcheck.targets import Target
@@ -192,7 +198,9 @@ def time_command(
     _write_outputs(report, comparisons, json_file, html_file, junit_file, save_file)
 
     status = _exit_status(report, timings, comparisons, error)
-    if error is not None:
+    if isinstance(error, KeyboardInterrupt):
+        click.echo("armcheck: interrupted", err=True)
+    elif error is not None:
         click.echo(f"armcheck: error: {error}", err=True)
     sys.exit(status)
 
@@ -237,7 +245,7 @@ def _run_live(
     run_dir: Path | None,
     marker_file: Path | None,
     prompt: str | None,
-) -> tuple[TimingReport, list[PassTiming], Exception | None]:
+) -> tuple[TimingReport, list[PassTiming], BaseException | None]:
     from armcheck.targets import resolve_target
     from armcheck.timing.live import (
         DEFAULT_PASS_TIMEOUT,
@@ -263,14 +271,22 @@ def _run_live(
     )
     result = run_passes(target, plan)
     report = summarize(result.timings, warmup, str(plan.run_dir), target.name)
-    return report, result.timings, result.error
+    error: BaseException | None = result.error
+    if result.interrupted:
+        error = KeyboardInterrupt()
+    return report, result.timings, error
 
 
 def _target_timeout(target: Target, default: float) -> float:
     """Return the per-pass timeout a target sets: `timing.timeout`, else its `total` timeout."""
     timing_options = target.options.get("timing")
     if isinstance(timing_options, dict) and "timeout" in timing_options:
-        return float(timing_options["timeout"])
+        value = timing_options["timeout"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise UsageError(
+                f"target {target.name}: invalid timing.timeout {value!r}: give seconds above 0"
+            )
+        return float(value)
     timeouts = getattr(target, "timeouts", None) or {}
     if "total" in timeouts:
         return float(timeouts["total"])
@@ -311,8 +327,10 @@ def _exit_status(
     report: TimingReport,
     timings: list[PassTiming],
     comparisons: list | None,
-    error: Exception | None,
+    error: BaseException | None,
 ) -> int:
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
     if error is not None or report.incomplete or not timings:
         return EXIT_INCOMPLETE
     if comparisons and any(item.regressed for item in comparisons):

@@ -58,6 +58,7 @@ class LiveResult:
     timings: list[PassTiming]
     captures: list[Path]
     error: ConsoleError | None = None
+    interrupted: bool = False
 
 
 def default_run_dir(root: str | Path = "runs") -> Path:
@@ -128,6 +129,10 @@ def run_passes(target: Target, plan: PassPlan) -> LiveResult:
         path = plan.run_dir / f"{'warmup' if warm else 'pass'}-{number:02d}.cast"
         try:
             _boot_once(target, plan, path, finish)
+        except KeyboardInterrupt:
+            log.warning("interrupted during %s; reporting the passes measured so far", path.name)
+            result.interrupted = True
+            return result
         except ConsoleError as err:
             log.error("pass %s failed: %s", path.name, err)
             result.error = type(err)(f"{path}: {err}")

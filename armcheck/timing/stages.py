@@ -129,16 +129,29 @@ def analyse_capture(capture: Capture | str | Path, markers: list[Marker]) -> Pas
     if not isinstance(capture, Capture):
         capture = read_capture(capture)
     zero = next((m.time for m in capture.markers() if m.text == POWER_ON), 0.0)
-    outputs = [event for event in capture.output_events() if event.data]
+    # Output before the power-on belongs to what the board did before armcheck powered it.
+    outputs = [event for event in capture.output_events() if event.data and event.time >= zero]
     chunks = [(event.data, event.time - zero) for event in outputs]
     lines = list(lines_from_chunks(chunks))
-    phases = [(m.text, m.time - zero) for m in capture.markers() if is_phase_marker(m.text)]
+    phases = _unique_names(
+        [(m.text, m.time - zero) for m in capture.markers() if is_phase_marker(m.text)]
+    )
     first_byte = chunks[0][1] if chunks else None
     last_byte = chunks[-1][1] if chunks else 0.0
     typed = [event.text.strip() for event in capture.events if event.kind == INPUT]
     timing = analyse_lines(lines, markers, first_byte, last_byte, phases, str(capture.path), typed)
     _announce_waits(timing, chunks)
     return timing
+
+
+def _unique_names(phases: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Number repeated phase names (`uefi-shell`, `uefi-shell-2`) so each is its own span."""
+    counts: dict[str, int] = {}
+    named = []
+    for name, at in phases:
+        counts[name] = counts.get(name, 0) + 1
+        named.append((name if counts[name] == 1 else f"{name}-{counts[name]}", at))
+    return named
 
 
 def is_phase_marker(label: str) -> bool:
