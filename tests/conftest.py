@@ -21,6 +21,7 @@ class PtyPair:
     path: str
     write_times: list[float] = field(default_factory=list)
     write_ends: list[float] = field(default_factory=list)
+    writers: list[threading.Thread] = field(default_factory=list)
 
     def write(self, data: bytes) -> float:
         """Write all of `data` to the master side; return the monotonic time of the write.
@@ -50,6 +51,7 @@ class PtyPair:
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
+        self.writers.append(thread)
         return thread
 
 
@@ -60,6 +62,10 @@ def pty_pair() -> Iterator[PtyPair]:
     tty.setraw(slave)
     pair = PtyPair(master, slave, os.ttyname(slave))
     yield pair
+    # A writer still running after the test would write into whatever file the
+    # next test opens under the same descriptor number: wait for it first.
+    for writer in pair.writers:
+        writer.join(timeout=30)
     for fd in (master, slave):
         try:
             os.close(fd)

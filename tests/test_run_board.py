@@ -28,12 +28,15 @@ def run_on(pty_path: str, run_dir: Path, *args: str) -> subprocess.CompletedProc
 
 
 def test_run_board_reset_is_an_error(pty_pair, tmp_path: Path) -> None:
-    pty_pair.write_chunks(
+    writer = pty_pair.write_chunks(
         [b"", BANNER, b"BdsDxe: loading Boot0001\r\n", BANNER, b"BdsDxe: loading Boot0001\r\n"],
         interval=0.5,
     )
 
     result = run_on(pty_pair.path, tmp_path, "--timeout", "30")
+    # The writer must be done before the pseudo-terminal closes: its descriptor
+    # number may be reused by the next test's pseudo-terminal.
+    writer.join()
 
     assert result.returncode == 3, result.stderr
     assert "reset" in result.stderr
@@ -53,11 +56,44 @@ def test_run_board_silent_console_times_out(pty_pair, tmp_path: Path) -> None:
 
 
 def test_run_board_kernel_panic_is_an_error(pty_pair, tmp_path: Path) -> None:
-    pty_pair.write_chunks(
+    writer = pty_pair.write_chunks(
         [b"", BANNER, b"Kernel panic - not syncing: Attempted to kill init!\r\n"], interval=0.3
     )
 
     result = run_on(pty_pair.path, tmp_path, "--timeout", "30")
+    writer.join()
 
     assert result.returncode == 3, result.stderr
     assert "panicked" in result.stderr
+
+
+def test_run_board_replayed_through_pty(tmp_path: Path) -> None:
+    """A recorded qemu run served on a pseudo-terminal is a board armcheck can run on."""
+    capture = Path(__file__).resolve().parent.parent / "captures" / "qemu-virt-run.cast"
+    replay = subprocess.Popen(
+        [*ARMCHECK, "replay", str(capture), "--pty", "--speed", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert replay.stdout is not None
+        pty_path = replay.stdout.readline().strip()
+        target = tmp_path / "board.yaml"
+        target.write_text(
+            "name: replayed-board\n"
+            f"console:\n  serial: {pty_path}\n  baud: 115200\n"
+            "boot:\n  uefi_shell_command: 'FS0:\\vmlinuz initrd=\\initrd.gz console=ttyAMA0'\n"
+            "profile: qemu-virt\n"
+        )
+
+        result = run_on(str(target), tmp_path / "run")
+    finally:
+        replay.kill()
+        replay.wait()
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["run"]["reached"] == ["firmware", "uefi-shell", "linux", "linux-shell"]
+    sources = {obs["evidence"]["source"] for obs in report["facts"]["facts"]["acpi.spcr"]}
+    assert sources == {"uefi-shell", "linux-shell"}
