@@ -79,7 +79,11 @@ def stream_pattern(marker: Marker) -> str:
 
 
 def send_steps(options: dict[str, Any], target_name: str) -> list[SendStep]:
-    """Read a target's `timing.send` option: a list of {expect, key} or {expect, text}."""
+    """Read a target's `timing.send` option: a list of {expect, key} or {expect, text}.
+
+    NOTE: target files have no `timing` key, so only a Target built in Python
+    can set this option.
+    """
     timing = options.get("timing")
     entries = timing.get("send") if isinstance(timing, dict) else options.get("timing.send")
     if entries is None:
