@@ -209,7 +209,10 @@ def _read_folder(path: Path, facts: Facts) -> None:
         except InputFormatError as err:
             log.warning("skipped %s", err)
     if read == 0:
-        raise InputFormatError(f"{path}: the folder holds no input armcheck can read")
+        raise InputFormatError(
+            f"{path}: no readable input in this folder; expected ACPI table files, "
+            "console logs or captures"
+        )
 
 
 def _read_small(path: Path) -> bytes:

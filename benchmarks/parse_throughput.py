@@ -1,10 +1,10 @@
 """Measure how fast `armcheck facts` reads a 100 MB console log, next to `grep -cE`.
 
 The log is built by concatenating real console output until it reaches the
-requested size: by default the console bytes of the qemu captures (captures/
-and tests/fixtures/captures, escape sequences included) and the log excerpts
-of tests/fixtures/logs; `--source` names other folders. In the same run the
-script times:
+requested size. By default the sources are the console bytes of the qemu
+captures (captures/ and tests/fixtures/captures, escape sequences included)
+and the log excerpts of tests/fixtures/logs; `--source` names other folders.
+In the same run the script times:
 
 - `armcheck facts --json LOG` as a user runs it (interpreter start included);
 - `grep -cE` with the same markers as armcheck's prefilter

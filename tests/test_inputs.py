@@ -179,5 +179,5 @@ def test_asciicast_v1_rejected(tmp_path: Path) -> None:
 
 def test_empty_folder_rejected(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputFormatError, match="no input"):
+    with pytest.raises(InputFormatError, match="no readable input"):
         read_facts([tmp_path / "empty"])

@@ -1,10 +1,10 @@
 """Shared pieces of the line parsers: the parse context and line prefixes.
 
-Console logs reach armcheck with text in front of each line that is not part
-of what the board printed: mail quoting (`> `), host timestamps added by the
+Console logs reach armcheck with text in front of each line that the board
+did not print. It may be mail quoting (`> `), a host timestamp added by the
 capturing tool (grabserial's `[seconds delta]`, `HH:MM:SS.mmm`, ISO 8601), a
 syslog level (`<6>` from `dmesg -r`), the printk timestamp (`[    1.234567]`)
-and the printk caller id (`[    T1]`, `[  C0]`). `split_prefix` removes them
+or the printk caller id (`[    T1]`, `[  C0]`). `split_prefix` removes them
 and returns the message with the most precise time found.
 """
 
@@ -46,8 +46,8 @@ class LogLine(NamedTuple):
     """One console line ready for the parsers.
 
     `text` is the line as shown on the console, `message` is the text after the
-    prefixes described in the module docstring, and `printk` tells whether the
-    line carried a printk timestamp (so it certainly came from the Linux kernel).
+    prefixes described in the module docstring, and `printk` is True when the
+    line carried a printk timestamp (so it came from the Linux kernel).
     """
 
     number: int
@@ -125,7 +125,7 @@ def _host_seconds(match: re.Match[str], clock: HostClock) -> float | None:
 
 # Observations kept per key and input. Keys recorded once per line (problem
 # lines, banners) stop growing here, so a log of a thousand reboots keeps
-# memory bounded; `counts` still counts every line.
+# memory bounded. `ParseContext.counts` still counts every line.
 MAX_KEPT_PER_KEY = 1000
 
 

@@ -105,9 +105,6 @@ class LinuxParser:
         if "[Firmware " in message:
             self._firmware_note(line, message)
 
-    def has_kernel_log(self) -> bool:
-        return self.seen_kernel
-
     # Handlers, one per kernel message family.
 
     def finish(self) -> None:
@@ -199,8 +196,8 @@ class LinuxParser:
         """Record one line of the kernel's table list.
 
         Linux prints `ACPI: SIG 0xADDRESS LENGTH (vREV OEMID OEMTABLE OEMREV ...)`
-        for each table it maps (drivers/acpi/acpica/tbprint.c); for the RSDP the
-        parenthesis holds only the revision and OEM id.
+        for each table it maps. For the RSDP the parenthesis contains only the
+        revision and the OEM id.
         """
         if match.group(0) in self._tables:
             # The same table printed again (a second boot in one log) adds nothing.
@@ -257,8 +254,7 @@ class LinuxParser:
         self._bios_from(value, "linux.hardware_name_bios", line)
 
     def _bios_from(self, value: str, key: str, line: LogLine) -> None:
-        # The DMI line and the oops header both end in ", BIOS VERSION DATE"
-        # (dmi_setup() in drivers/firmware/dmi_scan.c).
+        # The DMI line and the oops header both end in ", BIOS VERSION DATE".
         _, _, tail = value.rpartition(", ")
         match = _DMI_BIOS.match(tail)
         if match:
@@ -285,8 +281,8 @@ class LinuxParser:
             self._once("smccc.version", match.group(1), line)
 
     def _gic(self, line: LogLine, message: str) -> None:
-        # irq-gic-v3.c prefixes its messages with "GICv3: "; irq-gic.c (GICv1/v2)
-        # prints a bare "GIC: ", except the shared erratum notes that name GICv3.
+        # The GICv3 driver prefixes its messages with "GICv3: ". The GICv1/v2
+        # driver prints a bare "GIC: ", and so do erratum notes, which name GICv3.
         if message.startswith(("GICv3: ", "GICv4")) or (
             message.startswith("GIC: ") and "GICv3" in message
         ):

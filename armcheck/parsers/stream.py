@@ -133,9 +133,9 @@ def _terminal_lines(data: bytes, number: int) -> list[Line]:
 def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
     """Parse one block that ends with a line feed; return the last line number.
 
-    Lines with terminal controls go through TranscriptBuilder one by one; the
-    pieces a cursor move cuts such a line into keep its line number, so that
-    evidence points at the line of the file.
+    Lines with terminal controls go through TranscriptBuilder one by one. When
+    a cursor move cuts such a line into pieces, every piece keeps the line's
+    number, so that evidence points at the line of the file.
     """
     # A leading line feed lets the prefilter anchor on the first line like on the others.
     block = b"\n" + block

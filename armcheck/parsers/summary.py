@@ -66,7 +66,7 @@ def _ranked(facts: Facts, key: str) -> list[Observation]:
 
 
 def _best(facts: Facts, key: str) -> Any:
-    """The value of `key` from its most direct source; None when not seen."""
+    """Return the value of `key` from its most direct source, or None when not seen."""
     ranked = _ranked(facts, key)
     return ranked[0].value if ranked else None
 

@@ -1,7 +1,7 @@
 """Hand table text and table bytes to the decoders in armcheck/parsers/tables.py.
 
 The console parsers find table dumps (a `dmem` or `acpiview` block in a UEFI
-shell session) and input detection finds table files; both call here, so the
+shell session), and input detection finds table files. Both call here, so the
 decoders' calling conventions live in one place.
 """
 

@@ -29,8 +29,10 @@ _DATE = re.compile(r"^\s*(\d\d)/(\d\d)/(\d{4})\s*$")
 _MEMMAP = re.compile(
     r"^\s*([A-Za-z]+)\s+([0-9A-Fa-f]{16})-[0-9A-Fa-f]{16}\s+([0-9A-Fa-f]{16})\s+([0-9A-Fa-f]{16})"
 )
-# About 3 MB of memory as dmem hex dump lines; enough for every ACPI table of a server.
-MAX_DMEM_LINES = 200_000
+# dmem lines kept for one session's decode. A dump line shows 16 bytes, so
+# this is 1.6 MB of table bytes, more than the ACPI tables of large servers
+# take (an estimate); a longer session is decoded in parts.
+MAX_DMEM_LINES = 100_000
 _SERMODE = re.compile(r"\((\d+),\s*([A-Za-z]),\s*(\d+),\s*([\d.]+)\)")
 _PCI = re.compile(
     r"^\s*([0-9A-Fa-f]{2,4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{2})\s+==>\s+(.*)$"
@@ -105,7 +107,7 @@ class ShellParser:
                 self._close()
 
     def finish(self) -> None:
-        """End the session: close the open block and decode what waits for the session's end."""
+        """End the session: close the open block and decode the session's dmem dumps."""
         self._close()
         self._flush_dmem()
         if self._smbios_types and self._smbios_line is not None:
@@ -191,7 +193,7 @@ class ShellParser:
         # The RSDP, the XSDT and each table are usually dumped by separate
         # `dmem` commands, so the decoder gets every dump of the session at once.
         self._dmem_lines.extend(block)
-        if len(self._dmem_lines) > MAX_BLOCK_LINES:
+        if len(self._dmem_lines) > MAX_DMEM_LINES:
             self._flush_dmem()
 
     def _acpiview(self, command: str, block: list[LogLine]) -> None:
