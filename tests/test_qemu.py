@@ -47,7 +47,8 @@ def test_qemu_virt_shell_ver_reset(tmp_path: Path) -> None:
 
     recorded = read_capture(tmp_path / "shell.cast")
     outputs = recorded.output_events()
-    assert outputs[0].text.startswith(EDK2_FIRST_LINE)
+    # The first read may hold only the first byte of the line.
+    assert recorded.output_bytes().startswith(EDK2_FIRST_LINE.encode())
     markers = {event.text: event.time for event in recorded.markers()}
     assert markers["power-on"] < 0.5
     assert markers["power-on"] < outputs[0].time
@@ -99,3 +100,45 @@ def test_boot_entry_by_label(tmp_path: Path) -> None:
     markers = [event.text for event in read_capture(tmp_path / "menu.cast").markers()]
     assert "menu: Boot Manager" in markers
     assert "boot-entry" in markers
+
+
+ORPHAN_SCRIPT = """
+import time
+from armcheck.target_files import builtin_target
+from armcheck.targets import open_console
+target = builtin_target("qemu-virt")
+target.qemu["guest"] = False
+console = open_console(target, None)
+print(console.transport.process.pid, console.transport._folder, flush=True)
+time.sleep(120)
+"""
+
+
+def test_qemu_ends_when_armcheck_killed(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runner = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
+    assert runner.stdout is not None
+    pid_text, folder = runner.stdout.readline().split()
+    qemu_pid = int(pid_text)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+    # The killed process cannot remove its temporary folder.
+    shutil.rmtree(folder, ignore_errors=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(qemu_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(qemu_pid, signal.SIGKILL)
+        raise AssertionError(f"qemu (pid {qemu_pid}) still ran 20 s after armcheck was killed")

@@ -22,6 +22,7 @@ before its boot manager goes on. A QMP socket in the temporary folder gives
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -236,6 +238,7 @@ class QemuTransport(Transport):
                 stderr=self._stderr,
                 bufsize=0,
                 start_new_session=True,
+                preexec_fn=_end_with_parent,
             )
         except OSError as err:
             self.close()
@@ -345,6 +348,23 @@ class QemuTransport(Transport):
         if tail:
             message += f" (standard error: {tail})"
         return message
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _end_with_parent() -> None:
+    """Ask Linux to send qemu SIGTERM when armcheck dies without closing it (even by SIGKILL).
+
+    Runs in the child between fork and exec. Elsewhere than Linux it does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _stop_process(process: subprocess.Popen[bytes]) -> None:
