@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from armcheck.run import RunRequest, execute
 @click.option("--no-linux", is_flag=True, help="Stop after the UEFI shell collection.")
 @click.option("--strict", is_flag=True, help="Count warnings as failures in the exit status.")
 @click.option("--quiet", is_flag=True, help="No stage line and no verdict table.")
+@click.option("-v", "--verbose", count=True,
+              help="Log the run: -v for stages and commands (INFO), -vv for every console step.")
 def run_command(
     target: str | None,
     profile: str | None,
@@ -45,6 +48,7 @@ def run_command(
     no_linux: bool,
     strict: bool,
     quiet: bool,
+    verbose: int,
 ) -> None:
     """Power on TARGET, drive firmware, UEFI shell and OS, check the evidence, write reports.
 
@@ -55,6 +59,8 @@ def run_command(
     """
     from armcheck.reports.terminal import print_terminal
 
+    if verbose:
+        logging.getLogger().setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
     request = RunRequest(
         target=target,
         profile=profile,
