@@ -36,7 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from armcheck.console.base import Transport
 from armcheck.console.firmware import find_uboot, find_uefi_firmware
@@ -238,7 +238,7 @@ class QemuTransport(Transport):
                 stderr=self._stderr,
                 bufsize=0,
                 start_new_session=True,
-                preexec_fn=_end_with_parent,
+                preexec_fn=_parent_death_signal(),
             )
         except OSError as err:
             self.close()
@@ -353,18 +353,26 @@ class QemuTransport(Transport):
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def _end_with_parent() -> None:
-    """Ask Linux to send qemu SIGTERM when armcheck dies without closing it (even by SIGKILL).
+def _parent_death_signal() -> Callable[[], None] | None:
+    """Return a function for the child that asks Linux for SIGTERM when armcheck dies.
 
-    Runs in the child between fork and exec. Elsewhere than Linux it does nothing.
+    With it, qemu ends even when armcheck is killed by SIGKILL. libc is
+    loaded here, before the fork, so the child only makes the system call.
+    NOTE: Linux sends the signal when the forking thread ends, so the
+    transport must be opened from a thread that lives as long as the run.
+    Elsewhere than Linux this returns None.
     """
     if not sys.platform.startswith("linux"):
-        return
+        return None
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+    def request_signal() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+
+    return request_signal
 
 
 def _stop_process(process: subprocess.Popen[bytes]) -> None:
