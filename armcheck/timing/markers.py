@@ -1,6 +1,6 @@
 """Boot stage markers: the console lines that start each stage, milestone and wait.
 
-A marker is a named regular expression with a role. The role tells what a
+A marker is a named regular expression with a role. The role defines what a
 matching line means for the stage timeline:
 
 - `milestone`: a firmware step worth its own nested span (TF-A BL1/BL2/BL31,
@@ -208,8 +208,8 @@ def target_markers(
     """Apply a target's markers to `base`.
 
     `file_markers` are the entries of the target file's `markers` key (name and
-    pattern); the `timing.markers` option (nested or dotted key) comes after
-    them and may also set roles.
+    pattern). The `timing.markers` option (nested or dotted key) is applied
+    after them, and its entries may also set roles.
     """
     markers = base
     if file_markers:
