@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 import click
@@ -48,9 +49,8 @@ def facts_command(inputs: tuple[str, ...], as_json: bool) -> None:
     """
     facts = read_facts(inputs)
     if as_json:
-        stream = click.get_text_stream("stdout")
-        json.dump(facts.to_json(), stream, indent=2)
-        stream.write("\n")
+        json.dump(facts.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
         return
     click.echo(render_text(facts))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 from armcheck.facts import Facts
 from armcheck.parsers import tables_bridge
@@ -245,11 +246,10 @@ def _clean(data: bytes) -> str:
     return text.rstrip(" ")
 
 
-def read_blocks(file: object, size: int = BLOCK_BYTES) -> Iterator[bytes]:
+def read_blocks(file: BinaryIO, size: int = BLOCK_BYTES) -> Iterator[bytes]:
     """Yield blocks of a binary file object until its end."""
-    read = file.read
     while True:
-        chunk = read(size)
+        chunk = file.read(size)
         if not chunk:
             return
         yield chunk
