@@ -43,6 +43,7 @@ def assert_mustang(path: Path) -> None:
         ("utf8-bom.log", lambda text: b"\xef\xbb\xbf" + text.encode("utf-8")),
         ("utf16le.log", lambda text: text.replace("\n", "\r\n").encode("utf-16")),
         ("utf16be.log", lambda text: b"\xfe\xff" + text.encode("utf-16-be")),
+        ("utf16le-no-bom.log", lambda text: text.encode("utf-16-le")),
         ("latin1.log", lambda text: ("Caf\xe9 \xb5s\n" + text).encode("latin-1")),
     ],
 )

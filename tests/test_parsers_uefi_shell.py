@@ -117,3 +117,16 @@ def test_shell_garbled_block_partial() -> None:
     facts = parse_lines("Shell> memmap", "Available  zzzz", "Shell> ver", "UEFI v2.80 (X, 0x1)")
     assert not facts.seen("uefi.memmap")
     assert facts.value("uefi.revision") == "2.80"
+
+
+def test_shell_acpiview_block_decoded(tmp_path: Path) -> None:
+    from test_tables_acpiview import QEMU, acpiview_text
+
+    spcr = acpiview_text("SPCR", (QEMU / "spcr.dat").read_bytes(), 0x7C43E818)
+    log = "Shell> acpiview -s SPCR\n" + spcr + "Shell> ver\nUEFI v2.70 (EDK II, 0x00010000)\n"
+    path = tmp_path / "acpiview.log"
+    path.write_text(log)
+    facts = read_facts([path])
+    assert facts.summary()["acpi.tables"] == ["SPCR"]
+    assert facts.summary()["acpi.spcr.interface_type"] == 3
+    assert facts.first("acpi.spcr").evidence.source == UEFI_SHELL
