@@ -81,6 +81,8 @@ DEFAULT_MARKERS: tuple[Marker, ...] = (
     Marker("ami", MILESTONE, r"American Megatrends|\bAptio\b"),
     # EDK2 debug builds: the PEI dispatcher loads its first PEIM, DxeIpl loads the
     # DXE core, and BdsDxe's entry point prints "[Bds] Entry...".
+    # NOTE: these three and the TianoCore and AMI patterns are not yet checked
+    # against a real console log; the release AAVMF here prints none of them.
     Marker("edk2-pei", MILESTONE, r"^Loading PEIM at "),
     Marker("edk2-dxe", MILESTONE, r"^Loading DXE CORE at "),
     Marker("edk2-bds", MILESTONE, r"^\[Bds\] ?Entry"),
