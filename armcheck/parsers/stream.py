@@ -34,6 +34,9 @@ BLOCK_BYTES = 1 << 20
 # carriage return that does not end a line. Other C0 controls are left in the
 # text; the parsers ignore them.
 _TERMINAL_BYTES = (b"\x1b", b"\x00", b"\x08")
+# First characters of lines that carry no prefix (see parsers/base.py): a
+# line prefix starts with `>`, `[`, `<` or a digit.
+_NO_PREFIX_STARTS = frozenset(" \tABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _TERMINAL = re.compile(rb"[\x1b\x00\x08]|\r(?!\n)")
 _CSI = re.compile(rb"\x1b\[([0-9;?=>]*)([@-~])")
 
@@ -55,8 +58,13 @@ class LogParser:
 
     def feed(self, number: int, text: str, arrival: float | None = None) -> None:
         """Parse one clean console line; `arrival` is its capture time, when known."""
-        message, time, printk = split_prefix(text, self.clock, arrival)
-        line = LogLine(number, time, text, message, printk)
+        if text[:1] in _NO_PREFIX_STARTS:
+            # No line prefix starts with a space or a letter: skip the prefix pattern.
+            line = LogLine(number, arrival, text, text, False)
+            printk = False
+        else:
+            message, time, printk = split_prefix(text, self.clock, arrival)
+            line = LogLine(number, time, text, message, printk)
         if self.shell.in_block:
             # Output of a shell command: no other parser reads it.
             self.shell.parse(line)
