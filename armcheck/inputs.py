@@ -102,13 +102,12 @@ def detect(path: Path) -> tuple[str, str | None]:
     try:
         with open(path, "rb") as file:
             head = file.read(HEAD_BYTES)
-            size = os.fstat(file.fileno()).st_size
     except OSError as err:
         raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
 
     encoding = _text_encoding(head)
     if encoding is None:
-        kind = _binary_kind(head, size)
+        kind = _binary_kind(head)
         if kind is None:
             raise InputFormatError(
                 f"{path}: not a known input: expected a console log, an armcheck capture, a "
@@ -150,14 +149,16 @@ def _utf16_head(head: bytes) -> str:
     return codecs.getincrementaldecoder("utf-16")("replace").decode(head)
 
 
-def _binary_kind(head: bytes, size: int) -> str | None:
+def _binary_kind(head: bytes) -> str | None:
     if head.startswith(b"RSD PTR "):
         return "acpi-binary"
     if head.startswith((b"_SM_", b"_SM3_")):
         return "smbios-binary"
     if len(head) >= 36 and _SIGNATURE.fullmatch(head[:4]):
+        # A length past the end of the file is a truncated table: the decoder
+        # reports what is missing.
         (length,) = struct.unpack_from("<I", head, 4)
-        if 36 <= length <= size:
+        if length >= 36:
             return "acpi-binary"
     return None
 

@@ -145,3 +145,28 @@ def test_scan_memory_flat(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert peak < 20 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
     os.remove(path)
+
+
+TABLES = Path(__file__).parent / "fixtures" / "tables" / "qemu-virt"
+
+
+def test_hostile_truncated_table_partial(tmp_path: Path) -> None:
+    data = (TABLES / "spcr.dat").read_bytes()[:50]
+    facts = read_facts([write(tmp_path, "spcr-cut.dat", data)])
+    assert facts.summary()["acpi.tables"] == ["SPCR"]
+    assert facts.inputs[0]["kind"] == "acpi-binary"
+
+
+def test_hostile_table_bad_checksum_kept(tmp_path: Path) -> None:
+    data = bytearray((TABLES / "spcr.dat").read_bytes())
+    data[9] ^= 0x55
+    facts = read_facts([write(tmp_path, "spcr-bad.dat", bytes(data))])
+    assert facts.value("acpi.table")["checksum_ok"] is False
+
+
+def test_hostile_table_length_too_small(tmp_path: Path) -> None:
+    from armcheck.errors import InputFormatError
+
+    data = b"SPCR" + (8).to_bytes(4, "little") + bytes(40)
+    with pytest.raises(InputFormatError, match="spcr-short.dat"):
+        read_facts([write(tmp_path, "spcr-short.dat", data)])
