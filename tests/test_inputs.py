@@ -61,6 +61,7 @@ def test_console_log_encoding(tmp_path: Path, name: str, encode) -> None:
         ("clock.log", lambda n: f"23:59:{50 + n // 100:02d}.{n % 100:03d} "),
         ("iso.log", lambda n: f"2024-05-01T10:00:{n // 100:02d}.{n % 100:03d}Z "),
         ("bracket-clock.log", lambda n: f"[10:00:{n // 100:02d}.{n % 100:03d}] "),
+        ("kern.log", lambda n: f"Dec  4 10:00:{n // 100:02d} mustang kernel: "),
     ],
 )
 def test_console_log_line_prefix(tmp_path: Path, name: str, prefix) -> None:
@@ -84,6 +85,14 @@ def test_clock_timestamp_relative_to_first(tmp_path: Path) -> None:
 def test_dmesg_without_timestamps(tmp_path: Path) -> None:
     lines = [line.split("] ", 1)[-1] for line in mustang_lines()]
     assert_mustang(write(tmp_path, "dmesg.txt", ("\n".join(lines) + "\n").encode()))
+
+
+def test_dmesg_human_times(tmp_path: Path) -> None:
+    lines = [
+        f"[Fri Dec  4 20:00:{number // 100:02d} 2026] " + line.split("] ", 1)[-1]
+        for number, line in enumerate(mustang_lines())
+    ]
+    assert_mustang(write(tmp_path, "dmesg-T.txt", ("\n".join(lines) + "\n").encode()))
 
 
 def test_dmesg_syslog_levels(tmp_path: Path) -> None:

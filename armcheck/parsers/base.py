@@ -3,8 +3,9 @@
 Console logs reach armcheck with text in front of each line that the board
 did not print. It may be mail quoting (`> `), a host timestamp added by the
 capturing tool (grabserial's `[seconds delta]`, `HH:MM:SS.mmm`, ISO 8601), a
-syslog level (`<6>` from `dmesg -r`), the printk timestamp (`[    1.234567]`)
-or the printk caller id (`[    T1]`, `[  C0]`). `split_prefix` removes them
+syslog or `journalctl -k` stamp (`Dec  4 20:00:01 host kernel: `), a syslog
+level (`<6>` from `dmesg -r`), a `dmesg -T` time, the printk timestamp
+(`[    1.234567]`) or the printk caller id (`[    T1]`, `[  C0]`). `split_prefix` removes them
 and returns the message with the most precise time found.
 """
 
@@ -30,8 +31,12 @@ _PREFIX = re.compile(
         \[?(?P<clock>\d\d:\d\d:\d\d[.,]\d+)\]?[ ]           # HH:MM:SS.mmm
       | \[?(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?
             (?:Z|[+-]\d\d:?\d\d)?)\]?[ ]                    # ISO 8601
+      | (?P<syslog>[A-Z][a-z]{2}[ ]+\d{1,2}[ ]\d\d:\d\d:\d\d)[ ]\S+[ ]kernel:[ ]
+                                                            # syslog, journalctl -k
     )?
     (?:<\d>)?                                               # syslog level
+    (?:\[(?P<ctime>[A-Z][a-z]{2}[ ][A-Z][a-z]{2}[ ]+\d{1,2}[ ]\d\d:\d\d:\d\d[ ]\d{4})\][ ]?)?
+                                                            # dmesg -T
     (?:\[[ ]*(?P<printk>\d+\.\d+)\])?                       # printk timestamp
     (?:\[[ ]*[TC]\d+\])?                                    # printk caller id
     [ ]?
@@ -120,6 +125,22 @@ def _host_seconds(match: re.Match[str], clock: HostClock) -> float | None:
             return clock.seconds(datetime.fromisoformat(iso).timestamp())
         except ValueError:
             return None
+    syslog = match.group("syslog")
+    if syslog is not None:
+        # Syslog stamps carry no year; the day of the month keeps them in order
+        # across midnight.
+        day, clock_time = syslog.split()[1:3]
+        hours, minutes, seconds = clock_time.split(":")
+        return clock.seconds(
+            int(day) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        )
+    ctime = match.group("ctime")
+    if ctime is not None:
+        try:
+            stamp = datetime.strptime(" ".join(ctime.split()), "%a %b %d %H:%M:%S %Y")
+        except ValueError:
+            return None
+        return clock.seconds(stamp.timestamp())
     return None
 
 

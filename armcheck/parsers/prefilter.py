@@ -105,9 +105,12 @@ DRIVER_MESSAGES = (
 LINE_PATTERNS = (rb"[^ \n]{1,64} login:",)
 
 # The start of a line, past bytes that are not ASCII (line noise after
-# power-on), mail quoting and a host timestamp. A message may also start
+# power-on), mail quoting and a host or syslog timestamp. A message may also start
 # after the `] ` of a printk timestamp or caller id.
-_LINE_START = rb"\n[\x80-\xff]{0,8}(?:> ?)*(?:[\d:.,TZ+-]{8,35} )?"
+_LINE_START = (
+    rb"\n[\x80-\xff]{0,8}(?:> ?)*(?:[\d:.,TZ+-]{8,35} "
+    rb"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ kernel: )?"
+)
 
 
 def prefix_tree(words: tuple[bytes, ...]) -> bytes:

@@ -35,8 +35,8 @@ BLOCK_BYTES = 1 << 20
 # text; the parsers ignore them.
 _TERMINAL_BYTES = (b"\x1b", b"\x00", b"\x08")
 # First characters of lines that carry no prefix (see parsers/base.py): a
-# line prefix starts with `>`, `[`, `<` or a digit.
-_NO_PREFIX_STARTS = frozenset(" \tABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# line prefix starts with `>`, `[`, `<`, a digit or a month name (syslog).
+_NO_PREFIX_STARTS = frozenset(" \tBCEGHIKLPQRTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _TERMINAL = re.compile(rb"[\x1b\x00\x08]|\r(?!\n)")
 _CSI = re.compile(rb"\x1b\[([0-9;?=>]*)([@-~])")
 
