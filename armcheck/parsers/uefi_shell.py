@@ -81,6 +81,7 @@ class ShellParser:
         self._smbios_types: set[int] = set()
         self._smbios_line: LogLine | None = None
         self._last_command = ""
+        self._decoded_sessions: set[int] = set()
 
     @property
     def in_block(self) -> bool:
@@ -102,9 +103,13 @@ class ShellParser:
         if "UEFI" in text:
             self._banner(line, text)
         if self.command is not None:
-            self.block.append(line)
-            if len(self.block) >= MAX_BLOCK_LINES:
-                self._close()
+            self.add_block_line(line)
+
+    def add_block_line(self, line: LogLine) -> None:
+        """Add one output line, which is neither a prompt nor a banner, to the open block."""
+        self.block.append(line)
+        if len(self.block) >= MAX_BLOCK_LINES:
+            self._close()
 
     def finish(self) -> None:
         """End the session: close the open block and decode the session's dmem dumps."""
@@ -117,7 +122,12 @@ class ShellParser:
 
     def _flush_dmem(self) -> None:
         if self._dmem_lines and self._tables is not None:
-            self._tables("dmem", self._dmem_lines)
+            # A session that dumped the same bytes as an earlier one (a board
+            # reset in a loop) would only repeat facts already recorded.
+            digest = hash(tuple(line.message for line in self._dmem_lines))
+            if digest not in self._decoded_sessions:
+                self._decoded_sessions.add(digest)
+                self._tables("dmem", self._dmem_lines)
         self._dmem_lines = []
 
     def _banner(self, line: LogLine, text: str) -> None:
