@@ -1,11 +1,15 @@
 """Shared pieces of the line parsers: the parse context and line prefixes.
 
 Console logs reach armcheck with text in front of each line that the board
-did not print. It may be mail quoting (`> `), a host timestamp added by the
-capturing tool (grabserial's `[seconds delta]`, `HH:MM:SS.mmm`, ISO 8601), a
-syslog or `journalctl -k` stamp (`Dec  4 20:00:01 host kernel: `), a syslog
-level (`<6>` from `dmesg -r`), a `dmesg -T` time, the printk timestamp
-(`[    1.234567]`) or the printk caller id (`[    T1]`, `[  C0]`). `split_prefix` removes them
+did not print:
+
+- mail quoting (`> `);
+- a host timestamp added by the capturing tool (grabserial's `[seconds
+  delta]`, `HH:MM:SS.mmm`, ISO 8601);
+- a syslog or `journalctl -k` stamp (`Dec  4 20:00:01 host kernel: `);
+- a syslog level (`<6>` from `dmesg -r`) or a `dmesg -T` time;
+- the printk timestamp (`[    1.234567]`) and caller id (`[    T1]`, `[  C0]`).
+ `split_prefix` removes them
 and returns the message with the most precise time found.
 """
 

@@ -2,9 +2,9 @@
 
 Python's `re` tries the branches of an alternation one after the other at
 each position where the pattern may start, so the prefilter is shaped for
-speed: it may only start at a line feed or at the `] ` that ends a printk
-timestamp, and the literal markers after that are merged into a prefix tree,
-so that a line without a fact fails after a few byte comparisons.
+speed. A match may only start at a line feed or at the `] ` that ends a
+printk timestamp. The literal markers after that are merged into a prefix
+tree, so that a line without a fact fails after a few byte comparisons.
 
 The prefilter may pass lines that hold no fact (the parsers then ignore
 them) but must pass every line that holds one; tests/test_parsers_stream.py

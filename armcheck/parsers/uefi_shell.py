@@ -30,8 +30,8 @@ _MEMMAP = re.compile(
     r"^\s*([A-Za-z]+)\s+([0-9A-Fa-f]{16})-[0-9A-Fa-f]{16}\s+([0-9A-Fa-f]{16})\s+([0-9A-Fa-f]{16})"
 )
 # dmem lines kept for one session's decode. A dump line shows 16 bytes, so
-# this is 1.6 MB of table bytes, more than the ACPI tables of large servers
-# take (an estimate); a longer session is decoded in parts.
+# this is 1.6 MB of table bytes. That is more than the ACPI tables of large
+# servers take (an estimate), and a longer session is decoded in parts.
 MAX_DMEM_LINES = 100_000
 _SERMODE = re.compile(r"\((\d+),\s*([A-Za-z]),\s*(\d+),\s*([\d.]+)\)")
 _PCI = re.compile(
