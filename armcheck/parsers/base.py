@@ -9,8 +9,9 @@ did not print:
 - a syslog or `journalctl -k` stamp (`Dec  4 20:00:01 host kernel: `);
 - a syslog level (`<6>` from `dmesg -r`) or a `dmesg -T` time;
 - the printk timestamp (`[    1.234567]`) and caller id (`[    T1]`, `[  C0]`).
- `split_prefix` removes them
-and returns the message with the most precise time found.
+
+`split_prefix` removes them and returns the message with the most precise
+time found.
 """
 
 from __future__ import annotations
