@@ -232,6 +232,13 @@ def read_header(path: Path, file: IO[bytes]) -> CaptureHeader:
     return CaptureHeader.from_json(header)
 
 
+def read_capture_header(path: str | os.PathLike[str]) -> CaptureHeader:
+    """Read only the header line of a capture."""
+    path = Path(path)
+    with _open_capture(path) as file:
+        return read_header(path, file)
+
+
 def iter_events(path: str | os.PathLike[str]) -> Iterator[Event]:
     """Yield the events of a capture one by one, without reading the whole file into memory.
 
@@ -239,20 +246,28 @@ def iter_events(path: str | os.PathLike[str]) -> Iterator[Event]:
     warning. A bad line anywhere else raises CaptureFormatError naming the line.
     """
     path = Path(path)
+    with _open_capture(path) as file:
+        read_header(path, file)
+        yield from _read_events(path, file)
+
+
+def _open_capture(path: Path) -> IO[bytes]:
     try:
-        file = open(path, "rb")
+        return open(path, "rb")
     except OSError as err:
         raise CaptureFormatError(f"cannot read capture {path}: {err.strerror}") from err
-    with file:
-        read_header(path, file)
-        number = 1
-        for raw in file:
-            number += 1
-            if not raw.strip():
-                continue
-            event = _parse_event(path, number, raw, last=not raw.endswith(b"\n"))
-            if event is not None:
-                yield event
+
+
+def _read_events(path: Path, file: IO[bytes]) -> Iterator[Event]:
+    """Yield the events after the header, skipping blank lines and a truncated last line."""
+    number = 1
+    for raw in file:
+        number += 1
+        if not raw.strip():
+            continue
+        event = _parse_event(path, number, raw, last=not raw.endswith(b"\n"))
+        if event is not None:
+            yield event
 
 
 def _parse_event(path: Path, number: int, raw: bytes, last: bool) -> Event | None:
@@ -271,15 +286,11 @@ def _parse_event(path: Path, number: int, raw: bytes, last: bool) -> Event | Non
 def read_capture(path: str | os.PathLike[str]) -> Capture:
     """Read a whole capture into memory."""
     path = Path(path)
-    try:
-        with open(path, "rb") as file:
-            header = read_header(path, file)
-    except OSError as err:
-        raise CaptureFormatError(f"cannot read capture {path}: {err.strerror}") from err
-    events = list(iter_events(path))
-    with open(path, "rb") as file:
-        file.seek(0, os.SEEK_END)
-        size = file.tell()
-        file.seek(max(0, size - 1))
-        truncated = size > 0 and file.read(1) != b"\n"
+    with _open_capture(path) as file:
+        header = read_header(path, file)
+        events = list(_read_events(path, file))
+        # A file whose last byte is not a newline was cut short while being
+        # written. The header parsed, so the file is not empty.
+        file.seek(-1, os.SEEK_END)
+        truncated = file.read(1) != b"\n"
     return Capture(path, header, events, truncated)

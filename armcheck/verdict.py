@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from armcheck.capture import CaptureHeader, is_capture, read_header
+from armcheck.capture import is_capture, read_capture_header
 from armcheck.checks import CheckContext, context_from_facts, run_checks
 from armcheck.errors import EXIT_INCOMPLETE, InputFormatError
 from armcheck.facts import Facts
@@ -38,8 +38,7 @@ def capture_target(paths: Sequence[str | os.PathLike[str]]) -> str | None:
     """Return the target named in the header of the first capture among `paths`."""
     for path in paths:
         if os.path.isfile(path) and is_capture(path):
-            with open(path, "rb") as file:
-                header: CaptureHeader = read_header(path, file)  # type: ignore[arg-type]
+            header = read_capture_header(path)
             if header.target:
                 return header.target
     return None

@@ -18,7 +18,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Callable
 
 from armcheck.facts import (
@@ -216,14 +215,13 @@ def _input_start_time(facts: Facts) -> float | None:
 
 
 def _capture_start(path: str) -> float | None:
-    from armcheck.capture import read_header
+    from armcheck.capture import read_capture_header
     from armcheck.errors import CaptureFormatError
 
     try:
-        with open(path, "rb") as file:
-            header = read_header(Path(path), file)
+        header = read_capture_header(path)
         return datetime.fromisoformat(header.started).timestamp() if header.started else None
-    except (OSError, ValueError, CaptureFormatError) as err:
+    except (ValueError, CaptureFormatError) as err:
         log.debug("no start time in capture %s: %s", path, err)
         return None
 
