@@ -158,8 +158,14 @@ def replay_command(capture_file: str, speed: float, serve_pty: bool) -> None:
         _replay_on_pty(events, speed)
         return
     out = sys.stdout.buffer
+
+    def write_stdout(data: bytes) -> bool:
+        out.write(data)
+        out.flush()
+        return True
+
     try:
-        _play(events, speed, out.write, out.flush)
+        _play(events, speed, write_stdout)
     except BrokenPipeError:
         # The reader (`| head`) went away; that ends the replay, it is no error.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -167,20 +173,19 @@ def replay_command(capture_file: str, speed: float, serve_pty: bool) -> None:
         os.close(devnull)
 
 
-def _play(
-    events: Iterator[Event],
-    speed: float,
-    write: Callable[[bytes], object],
-    flush: Callable[[], object],
-) -> None:
-    """Write each output event at its recorded time divided by `speed`."""
+def _play(events: Iterator[Event], speed: float, write: Callable[[bytes], bool]) -> bool:
+    """Write each output event at its recorded time divided by `speed`.
+
+    Return False as soon as `write` returns False (the reader left), else True.
+    """
     start = time.monotonic()
     for event in events:
         wait = start + event.time / speed - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-        write(event.data)
-        flush()
+        if not write(event.data):
+            return False
+    return True
 
 
 def _replay_on_pty(events: Iterator[Event], speed: float) -> None:
@@ -191,18 +196,26 @@ def _replay_on_pty(events: Iterator[Event], speed: float) -> None:
     os.close(slave)
     click.echo(path)
     sys.stdout.flush()
+
+    def write_master(data: bytes) -> bool:
+        if _reader_absent(master):
+            return False
+        view = memoryview(data)
+        while view:
+            view = view[os.write(master, view) :]
+        return True
+
     try:
         log.info("waiting for a reader to open %s", path)
         while _reader_absent(master):
             time.sleep(POLL_INTERVAL)
         log.info("a reader opened %s; replaying", path)
         time.sleep(PTY_SETTLE)
-        if _play_to_master(master, events, speed):
+        if _play(events, speed, write_master):
             click.echo(
                 f"armcheck: end of capture; waiting for the reader to close {path}", err=True
             )
-            while not _reader_absent(master):
-                time.sleep(POLL_INTERVAL * 5)
+            _reader_absent(master, timeout=None)
         else:
             click.echo(
                 f"armcheck: the reader closed {path} before the end of the capture", err=True
@@ -211,26 +224,16 @@ def _replay_on_pty(events: Iterator[Event], speed: float) -> None:
         os.close(master)
 
 
-def _reader_absent(master: int) -> bool:
-    """Tell whether no process has the slave side open (Linux reports POLLHUP then)."""
+def _reader_absent(master: int, timeout: float | None = 0.0) -> bool:
+    """Tell whether no process has the slave side open (Linux reports POLLHUP then).
+
+    With a `timeout` in seconds, or None for no limit, wait that long for the
+    reader to close the slave side.
+    """
     poller = select.poll()
     poller.register(master, select.POLLHUP)
-    return any(mask & select.POLLHUP for _, mask in poller.poll(0))
-
-
-def _play_to_master(master: int, events: Iterator[Event], speed: float) -> bool:
-    """Play events into the pseudo-terminal; return False if the reader left first."""
-    start = time.monotonic()
-    for event in events:
-        wait = start + event.time / speed - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        if _reader_absent(master):
-            return False
-        view = memoryview(event.data)
-        while view:
-            view = view[os.write(master, view) :]
-    return True
+    milliseconds = None if timeout is None else int(timeout * 1000)
+    return any(mask & select.POLLHUP for _, mask in poller.poll(milliseconds))
 
 
 @click.command("console")
