@@ -64,16 +64,7 @@ def _types(facts: Facts) -> tuple[list[int], Any]:
     defaults={"types": REQUIRED_TYPES},
 )
 def check_required(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
-    types, obs = _types(facts)
-    expected_types = [int(kind) for kind in params["types"]]
-    missing = [kind for kind in expected_types if kind not in types]
-    expected = "types " + " ".join(map(str, expected_types))
-    seen = "types " + " ".join(map(str, sorted(types)))
-    if missing:
-        return failed(
-            "missing SMBIOS types " + " ".join(map(str, missing)), expected, seen, [obs.evidence]
-        )
-    return passed("all required SMBIOS types present", expected, seen, [obs.evidence])
+    return _check_types(facts, params["types"], "required")
 
 
 @register(
@@ -88,19 +79,25 @@ def check_required(facts: Facts, params: dict[str, Any], context: CheckContext) 
     severity="low",
 )
 def check_recommended(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
+    return _check_types(facts, params["types"], "recommended")
+
+
+def _check_types(facts: Facts, wanted: list[Any], level: str) -> CheckResult:
+    """Compare the SMBIOS structure types present with `wanted`; `level` is required or recommended.
+
+    A missing required type fails the check, a missing recommended one warns.
+    """
     types, obs = _types(facts)
-    expected_types = [int(kind) for kind in params["types"]]
-    missing = [kind for kind in expected_types if kind not in types]
+    expected_types = [int(kind) for kind in wanted]
+    missing = " ".join(str(kind) for kind in expected_types if kind not in types)
     expected = "types " + " ".join(map(str, expected_types))
     seen = "types " + " ".join(map(str, sorted(types)))
+    evidence = [obs.evidence]
+    if missing and level == "required":
+        return failed(f"missing SMBIOS types {missing}", expected, seen, evidence)
     if missing:
-        return warning(
-            "recommended SMBIOS types missing: " + " ".join(map(str, missing)),
-            expected,
-            seen,
-            [obs.evidence],
-        )
-    return passed("all recommended SMBIOS types present", expected, seen, [obs.evidence])
+        return warning(f"{level} SMBIOS types missing: {missing}", expected, seen, evidence)
+    return passed(f"all {level} SMBIOS types present", expected, seen, evidence)
 
 
 def _normalise(version: str) -> str:
