@@ -219,3 +219,16 @@ def test_linux_its_counted_once_per_frame() -> None:
     )
     assert [obs.value for obs in facts.all("gic.its")] == [2]
     assert facts.first("gic.its").evidence.line == 1
+
+
+def test_linux_repeated_problem_counted() -> None:
+    line = "[    7.9] ACPI GTDT: [Firmware Bug]: failed to get the Watchdog base address."
+    facts = parse_lines(line, "[    0.0] psci: PSCIv1.0 detected in firmware.", line)
+    assert len(facts.all("linux.firmware_bug")) == 2
+
+
+def test_linux_repeated_message_recorded_once() -> None:
+    line = "[    0.0] psci: PSCIv1.0 detected in firmware."
+    facts = parse_lines(line, "[    9.0] Linux version 6.1.0 (x)", line)
+    assert len(facts.all("psci.version")) == 1
+    assert facts.first("psci.version").evidence.line == 1

@@ -17,6 +17,10 @@ from armcheck.parsers.base import MAX_KEPT_PER_KEY, LogLine, ParseContext
 
 log = logging.getLogger(__name__)
 
+# Messages remembered as parsed, so that their repeats are skipped. The set
+# is emptied when full, which only costs speed.
+MAX_REPEATS = 100_000
+
 # Virtual terminals (`tty0`, `tty1`) are screen consoles, not serial ones.
 _SCREEN_CONSOLE = re.compile(r"tty\d+$")
 
@@ -62,6 +66,10 @@ class LinuxParser:
         self._its: dict[str, LogLine] = {}
         self._v2m: dict[str, LogLine] = {}
         self._tables: set[str] = set()
+        # Messages already parsed that recorded nothing per occurrence; a
+        # repeat of one of them can be skipped.
+        self.repeats: set[str] = set()
+        self._counted = False
         self._handlers: list[tuple[str, Callable[[LogLine, str], None]]] = [
             ("Linux version ", self._version),
             ("Kernel command line: ", self._cmdline),
@@ -96,6 +104,9 @@ class LinuxParser:
 
     def parse(self, line: LogLine) -> None:
         message = line.message
+        if message in self.repeats:
+            return
+        self._counted = False
         for prefix, handler in self._by_head.get(message[:2], ()):
             if message.startswith(prefix):
                 handler(line, message)
@@ -104,6 +115,12 @@ class LinuxParser:
             self._anywhere(line, message)
         if "[Firmware " in message:
             self._firmware_note(line, message)
+        if not self._counted:
+            # Every handler but _record is idempotent: the same message again
+            # (the next boot in a long log) could only repeat recorded values.
+            if len(self.repeats) >= MAX_REPEATS:
+                self.repeats.clear()
+            self.repeats.add(message)
 
     # Handlers, one per kernel message family.
 
@@ -123,6 +140,7 @@ class LinuxParser:
 
     def _record(self, key: str, value: object, line: LogLine) -> None:
         self.seen_kernel = True
+        self._counted = True
         self.ctx.add(key, value, LINUX_LOG, line)
 
     def _once(self, key: str, value: object, line: LogLine) -> None:

@@ -64,6 +64,8 @@ class LogParser:
             printk = False
         else:
             message, time, printk = split_prefix(text, self.clock, arrival)
+            if printk and message in self.linux.repeats:
+                return
             line = LogLine(number, time, text, message, printk)
         if self.shell.in_block:
             # Output of a shell command: no other parser reads it.
