@@ -361,12 +361,9 @@ def apply_profile(result: CheckResult, profile: Profile, today: date) -> CheckRe
         return result
     reference = f" ({waiver.reference})" if waiver.reference else ""
     if result.status in (Status.FAILED, Status.WARNING):
-        if waiver.expired(today):
+        if waiver.until is not None and waiver.expired(today):
             result.status = Status.FAILED
-            result.message = (
-                f"waiver expired on {waiver.until.isoformat()}: "  # type: ignore[union-attr]
-                f"{result.message}"
-            )
+            result.message = f"waiver expired on {waiver.until.isoformat()}: {result.message}"
             result.reason = f"expired waiver: {waiver.reason}{reference}"
         else:
             result.status = Status.WAIVED

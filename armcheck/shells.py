@@ -25,7 +25,7 @@ from typing import Any
 
 from armcheck.console.base import Console, Match
 from armcheck.errors import ConsoleClosed, ConsoleError, ConsoleTimeout, TargetError
-from armcheck.transcript import Line, TranscriptBuilder
+from armcheck.transcript import Line, LineSource
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class LineRecorder:
     it, so the console behaves as before.
     """
 
-    def __init__(self, builder: TranscriptBuilder) -> None:
+    def __init__(self, builder: LineSource) -> None:
         self.builder = builder
         self.lines: list[Line] = []
         self.screen: Screen | None = None
@@ -91,6 +91,10 @@ class LineRecorder:
             del self.lines[:drop]
             self._dropped += drop
 
+    @property
+    def partial(self) -> str:
+        return self.builder.partial
+
     def position(self) -> int:
         """Return a bookmark: the number of lines completed so far."""
         return self._dropped + len(self.lines)
@@ -112,7 +116,7 @@ def line_recorder(console: Console) -> LineRecorder:
     if isinstance(transcript, LineRecorder):
         return transcript
     recorder = LineRecorder(transcript)
-    console.transcript = recorder  # type: ignore[assignment]
+    console.transcript = recorder
     return recorder
 
 

@@ -68,14 +68,14 @@ TIMEOUT_STAGES = ("firmware", "uefi-shell", "command", "linux", "linux-shell", "
 MARKER_KEYS = ("name", "pattern")
 
 
-class _Mapping(dict):  # type: ignore[type-arg]
+class _Mapping(dict[Any, Any]):
     """A YAML mapping that remembers the line of each key (1-based)."""
 
     line = 0
     lines: dict[Any, int]
 
 
-class _Sequence(list):  # type: ignore[type-arg]
+class _Sequence(list[Any]):
     """A YAML sequence that remembers the line of each item (1-based)."""
 
     line = 0
@@ -427,8 +427,10 @@ def _parse_boot(check: _Checker, top: _Mapping) -> dict[str, Any]:
     if "entry" in boot:
         entry = boot["entry"]
         labels = [entry] if isinstance(entry, str) else entry
-        if not isinstance(labels, list) or not labels or not all(
-            isinstance(label, str) and label.strip() for label in labels
+        if (
+            not isinstance(labels, list)
+            or not labels
+            or not all(isinstance(label, str) and label.strip() for label in labels)
         ):
             raise check.fail(
                 boot.lines["entry"],

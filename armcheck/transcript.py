@@ -25,6 +25,7 @@ import codecs
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 MAX_LINE_CHARS = 65536
 
@@ -59,6 +60,17 @@ class Line:
 
     def to_json(self) -> dict[str, object]:
         return {"line": self.number, "time": round(self.time, 6), "text": self.text}
+
+
+class LineSource(Protocol):
+    """A converter of console reads into transcript lines: a TranscriptBuilder or a wrapper."""
+
+    def feed(self, data: bytes, at: float) -> list[Line]: ...
+
+    def finish(self, at: float | None = None) -> list[Line]: ...
+
+    @property
+    def partial(self) -> str: ...
 
 
 class TranscriptBuilder:

@@ -25,7 +25,7 @@ import pexpect.spawnbase
 
 from armcheck.capture import CaptureWriter, encode_text
 from armcheck.errors import BoardFault, ConsoleClosed, ConsoleTimeout, UsageError
-from armcheck.transcript import EscapeFilter, Line, TranscriptBuilder
+from armcheck.transcript import EscapeFilter, Line, LineSource, TranscriptBuilder
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class Console:
         self.start = capture.start if capture is not None else time.monotonic()
         self.char_delay = char_delay
         self.death_patterns: list[DeathPattern] = list(death_patterns)
-        self.transcript = TranscriptBuilder()
+        self.transcript: LineSource = TranscriptBuilder()
         self.recent: collections.deque[Line] = collections.deque(maxlen=RECENT_LINES)
         self.bytes_read = 0
         self.closed = False

@@ -14,10 +14,13 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from armcheck.console.base import Console
 from armcheck.errors import ConsoleError
+
+if TYPE_CHECKING:
+    from armcheck.console.qemu import QemuTransport
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +76,10 @@ def power_cycle(target: Any, console: Console | None = None,
     For qemu this is a reset through QMP (`system_reset`). Return False when the
     target has no way to do it.
     """
-    if console is not None and _is_qemu(console):
+    qemu = _qemu_transport(console) if console is not None else None
+    if console is not None and qemu is not None:
         console.mark(POWER_ON_MARK)
-        console.transport.reset()  # type: ignore[attr-defined]
+        qemu.reset()
         return True
     if "cycle" in target.power:
         if console is not None:
@@ -137,9 +141,14 @@ def _tail(output: bytes | str | None) -> str:
 
 
 def _is_qemu(console: Console) -> bool:
+    return _qemu_transport(console) is not None
+
+
+def _qemu_transport(console: Console) -> QemuTransport | None:
     from armcheck.console.qemu import QemuTransport
 
-    return isinstance(console.transport, QemuTransport)
+    transport = console.transport
+    return transport if isinstance(transport, QemuTransport) else None
 
 
 def _mark_qemu_start(console: Console) -> None:
