@@ -151,25 +151,22 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
     # A leading line feed lets the prefilter anchor on the first line like on the others.
     block = b"\n" + block
     size = len(block)
-    candidates = candidate_starts(block)
-    dirty = _terminal_line_starts(block) if _needs_terminal(block) else []
-    dirty_set = set(dirty)
-    next_candidate = next_dirty = 0
+    dirty_set = set(_terminal_line_starts(block)) if _needs_terminal(block) else set()
+    starts = sorted(dirty_set.union(candidate_starts(block)))
+    shell = parser.shell
+    firmware = parser.firmware
+    next_start = 0
     position = 1
     while position < size:
-        if parser.wants_every_line:
+        if shell.command is not None or firmware.following:
+            # A parser wants every line (see LogParser.wants_every_line).
             start = position
         else:
-            while next_candidate < len(candidates) and candidates[next_candidate] < position:
-                next_candidate += 1
-            while next_dirty < len(dirty) and dirty[next_dirty] < position:
-                next_dirty += 1
-            start = min(
-                candidates[next_candidate] if next_candidate < len(candidates) else size,
-                dirty[next_dirty] if next_dirty < len(dirty) else size,
-            )
-            if start >= size:
+            while next_start < len(starts) and starts[next_start] < position:
+                next_start += 1
+            if next_start == len(starts):
                 break
+            start = starts[next_start]
             number += block.count(b"\n", position, start)
         end = block.index(b"\n", start)
         number += 1
