@@ -2,10 +2,10 @@
 
     firmware -> [boot menu] -> uefi-shell (collect) -> linux -> linux-shell (collect) -> power-off
 
-`BootDriver` moves one console through them. Every wait has a deadline (the
-stage's timeout, capped by the run's overall `--timeout`), and the console's
-death patterns end any wait at the first panic, exception or reset, so each
-method either returns with its stage done or raises a ConsoleError.
+`BootDriver` moves one console through them. Every wait has a deadline: the
+stage's timeout, capped by the run's overall `--timeout`. The console's death
+patterns end any wait at the first panic, exception or reset. So each method
+either returns with its stage done or raises a ConsoleError.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ SHELL_PROMPT = r"Shell> "
 KERNEL_START = [r"EFI stub: ", r"Booting Linux on physical CPU", r"Linux version \d"]
 # Countdowns before firmware boots on its own. Waiting them out is the cheapest
 # boot time to lose, so the run answers them: Enter takes a boot manager's
-# default entry at once, and U-Boot is stopped and told to `boot` right away.
+# default entry at once, and U-Boot is stopped and sent `boot` right away.
 UBOOT_AUTOBOOT = r"Hit any key to stop autoboot: *\d"
 UBOOT_PROMPT = r"\n=> $"
 BOOT_SELECTION = r"The default boot selection will start in +\d+ +seconds?"
@@ -79,7 +79,7 @@ class BootDriver:
         return self.deadline.cap(self.timeouts[stage])
 
     def command_timeout(self, default: float) -> float:
-        """A shell command's limit: the target's `command` timeout, else the command's own."""
+        """Return a command's limit: the target's `command` timeout, else the command's own."""
         return self.deadline.cap(self.timeouts.get("command", default))
 
     @property
@@ -89,8 +89,8 @@ class BootDriver:
     def firmware(self) -> None:
         """Wait for the firmware banner (or the shell prompt); a second banner then means a reset.
 
-        A board whose firmware prints no banner armcheck knows still goes on to the
-        next stage once it printed anything; a console that stays silent is an error.
+        A board whose firmware prints no banner that armcheck recognises still goes
+        on to the next stage once it printed anything. A silent console is an error.
         """
         self.console.mark(session.FIRMWARE)
         self.progress.set_stage(session.FIRMWARE, "waiting for the firmware banner")
@@ -111,7 +111,7 @@ class BootDriver:
         self.prompt_consumed = match.index == 1
 
     def uefi_shell(self) -> Any:
-        """Reach the UEFI shell (through the boot menu when the target says so) and collect."""
+        """Reach the UEFI shell (through the boot menu if the target names an entry), collect."""
         from armcheck.shells import UefiShell, select_boot_entry
 
         self.progress.set_stage(session.UEFI_SHELL, "reaching the UEFI shell")
@@ -141,7 +141,7 @@ class BootDriver:
         return shell
 
     def linux_command(self) -> str | None:
-        """The UEFI shell line that starts the OS: the target's, or the qemu guest's."""
+        """Return the UEFI shell line that starts the OS: the target's, or the qemu guest's."""
         command = self.boot.get("uefi_shell_command")
         if command:
             return str(command)
@@ -149,7 +149,7 @@ class BootDriver:
         return linux_boot.shell_command() if linux_boot is not None else None
 
     def has_linux(self) -> bool:
-        """Tell whether the run can start an OS; say why not for a qemu guest not built."""
+        """Tell whether the run can start an OS; print why not when the qemu guest is missing."""
         if not self.has_uefi_shell or self.linux_command() is not None:
             return True
         if self.target.kind == QEMU and self.target.qemu.get("guest"):
@@ -175,7 +175,7 @@ class BootDriver:
         self.linux_shell()
 
     def wait_for_kernel(self) -> None:
-        """Wait for firmware to start the kernel by itself, answering its countdowns."""
+        """Wait for firmware to start the kernel by itself, sending keys to end its countdowns."""
         deadline = Deadline(self.timeout("linux"))
         while True:
             match = self.console.expect(

@@ -8,9 +8,10 @@ fast at the first error:
 The run only drives the console. Facts come afterwards from the capture,
 through the same reader as `armcheck check`, and the capture records (as
 markers, see armcheck.session) how far the run got, so a saved capture
-checked later gives the verdicts of the live run. Whatever happens (a lost
-console, a timeout, a panic, Ctrl-C), the capture is flushed and the reports
-are written before the run returns.
+checked later gives the verdicts of the live run. Once the capture is open,
+whatever happens (a lost console, a timeout, a panic, Ctrl-C, a bug in
+armcheck itself), the capture is flushed and the reports are written before
+the run returns.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RunRequest:
-    """What the user asked `armcheck run` to do."""
+    """The options of one `armcheck run`."""
 
     target: str | None = None
     profile: str | None = None
@@ -62,7 +63,7 @@ class RunRequest:
 
 @dataclass
 class RunOutcome:
-    """Where the run ended, what it wrote, and its exit status."""
+    """The result of a run: exit status, report paths, verdicts and the stages reached."""
 
     status: int
     run_dir: Path
@@ -85,17 +86,17 @@ def prepare_target(request: RunRequest) -> Target:
         "append": request.append,
         "disk": request.disk,
     }
-    given = {key: value for key, value in overrides.items() if value is not None}
-    if given and target.kind != QEMU:
+    overridden = {key: value for key, value in overrides.items() if value is not None}
+    if overridden and target.kind != QEMU:
         raise UsageError(
-            f"--{'/--'.join(given)} apply to qemu targets only; target {target.name} is a "
+            f"--{'/--'.join(overridden)} apply to qemu targets only; target {target.name} is a "
             f"{target.kind} console, which boots what the board has"
         )
-    for key, value in given.items():
+    for key, value in overridden.items():
         if key in ("kernel", "initrd", "disk") and not Path(value).is_file():
             raise UsageError(f"--{key} {value}: no such file")
         target.qemu[key] = value
-    if "kernel" in given:
+    if "kernel" in overridden:
         target.qemu["guest"] = False
     return target
 
@@ -154,6 +155,10 @@ def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
             interrupted = True
             error = "interrupted by the user"
             capture.mark(session.INTERRUPTED)
+        except Exception as err:  # noqa: BLE001 - a bug must still leave capture and reports
+            log.exception("armcheck failed during the run")
+            error = f"internal error in armcheck: {type(err).__name__}: {err}"
+            capture.mark(session.error_marker(error))
         finally:
             if console is not None:
                 try:

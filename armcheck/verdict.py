@@ -120,7 +120,7 @@ def write_reports(
     json_path: str | None,
     run: dict[str, Any] | None = None,
 ) -> None:
-    """Write the JUnit and JSON reports that were asked for; `run` says how far a run got."""
+    """Write the JUnit and JSON reports that were requested; `run` records how far a run got."""
     if junit:
         write_junit(results, junit, properties)
     if json_path:
