@@ -152,6 +152,17 @@ def test_bad_profile_exits_usage(tmp_path: Path) -> None:
     assert f"{profile}:3" in result.stderr
 
 
+def test_unwritable_junit_exits_usage(tmp_path: Path) -> None:
+    # A file where the report's folder should be makes the path unwritable.
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    junit = blocker / "report.xml"
+    result = armcheck("check", str(QEMU_LINUX), "--junit", str(junit))
+    assert result.returncode == 2
+    assert f"cannot write JUnit file {junit}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_unknown_input_exits_usage(tmp_path: Path) -> None:
     data = tmp_path / "random.bin"
     data.write_bytes(bytes(range(256)) * 8)

@@ -17,6 +17,7 @@ from armcheck.errors import (
     EXIT_OK,
     UsageError,
 )
+from armcheck.outputs import write_output_file
 from armcheck.reports.timeline import glyphs_for, render_report
 from armcheck.reports.timeline_html import write_html
 from armcheck.targets import Target
@@ -305,7 +306,7 @@ def _write_outputs(
         document = report.to_json()
         if comparisons is not None:
             document["baseline"] = [item.to_json() for item in comparisons]
-        _write_text(json_file, json.dumps(document, indent=2) + "\n", "JSON")
+        write_output_file(json_file, json.dumps(document, indent=2) + "\n", "JSON")
     if html_file is not None:
         write_html(report, html_file, comparisons)
     if junit_file is not None:
@@ -313,14 +314,6 @@ def _write_outputs(
     if save_file is not None:
         save_baseline(report, save_file)
         click.echo(f"Baseline saved to {save_file}")
-
-
-def _write_text(path: Path, text: str, kind: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise UsageError(f"cannot write {kind} file {path}: {err.strerror}") from err
 
 
 def _exit_status(

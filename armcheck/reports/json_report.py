@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from armcheck.facts import Facts
+from armcheck.outputs import write_output_file
 from armcheck.reports.text import count_statuses
 from armcheck.results import CheckResult
 
@@ -36,5 +36,5 @@ def write_json(
     document = build_json(facts, results, extra)
     # Undecodable console bytes are lone surrogates; escape them rather than fail the write.
     text = json.dumps(document, indent=2, ensure_ascii=True, default=str)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    write_output_file(path, text + "\n", "JSON report")
     log.info("wrote JSON report %s", path)

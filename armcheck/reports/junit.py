@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from armcheck.checks import AREAS
+from armcheck.outputs import write_output_file
 from armcheck.reports.text import evidence_line, xml_safe
 from armcheck.results import CheckResult, Status
 
@@ -49,7 +49,7 @@ def write_junit(
     version, and the capture; they go on every testsuite.
     """
     text = build_junit(results, properties)
-    Path(path).write_text(text, encoding="utf-8")
+    write_output_file(path, text, "JUnit")
     log.info("wrote JUnit report %s (%d checks)", path, len(results))
 
 

@@ -12,7 +12,7 @@ import math
 from html import escape
 from pathlib import Path
 
-from armcheck.errors import UsageError
+from armcheck.outputs import write_output_file
 from armcheck.timing.baseline import StageComparison
 from armcheck.timing.stages import PHASE, STAGE, WAIT_SPAN
 from armcheck.timing.statistics import StageStats, TimingReport
@@ -203,9 +203,4 @@ def _waits(report: TimingReport) -> str:
 def write_html(
     report: TimingReport, path: str | Path, comparisons: list[StageComparison] | None = None
 ) -> None:
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(report, comparisons), encoding="utf-8")
-    except OSError as err:
-        raise UsageError(f"cannot write HTML file {path}: {err.strerror}") from err
+    write_output_file(path, render_html(report, comparisons), "HTML")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from armcheck.errors import UsageError
+from armcheck.outputs import write_output_file
 from armcheck.timing.statistics import TOTAL, StageStats, TimingReport
 
 DEFAULT_MAX_REGRESSION = 10.0
@@ -139,9 +140,4 @@ def _compare_stage(
 
 def save_baseline(report: TimingReport, path: str | Path) -> None:
     """Write the report JSON as a baseline for later runs."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
-    except OSError as err:
-        raise UsageError(f"cannot write baseline {path}: {err.strerror}") from err
+    write_output_file(path, json.dumps(report.to_json(), indent=2) + "\n", "baseline")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
-from armcheck.errors import UsageError
+from armcheck.outputs import write_output_file
 from armcheck.timing.baseline import StageComparison
 from armcheck.timing.statistics import StageStats, TimingReport
 
@@ -55,9 +55,4 @@ def _case(stage: StageStats, comparison: StageComparison | None) -> TestCase:
 def write_timing_junit(
     report: TimingReport, path: str | Path, comparisons: list[StageComparison] | None = None
 ) -> None:
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(timing_junit(report, comparisons), encoding="utf-8")
-    except OSError as err:
-        raise UsageError(f"cannot write JUnit file {path}: {err.strerror}") from err
+    write_output_file(path, timing_junit(report, comparisons), "JUnit")
