@@ -24,6 +24,7 @@ import click
 
 from armcheck.capture import OUTPUT, CaptureWriter, Event, iter_events
 from armcheck.console.base import Console
+from armcheck.console.pty_reader import has_reader, wait_for_reader, wait_for_reader_gone
 from armcheck.console.replay import validate_speed
 from armcheck.errors import ConsoleClosed, UsageError
 from armcheck.targets import open_console, resolve_target
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CAPTURE_TIMEOUT = 300.0
 ESCAPE_KEY = b"\x1d"  # Ctrl-], the escape key of telnet and pyserial's miniterm
-POLL_INTERVAL = 0.01  # seconds between checks for a pseudo-terminal reader
 # Seconds between a reader opening the pseudo-terminal and the first byte:
 # pyserial discards pending input right after it opens a port, so bytes sent
 # at once could be lost.
@@ -198,7 +198,7 @@ def _replay_on_pty(events: Iterator[Event], speed: float) -> None:
     sys.stdout.flush()
 
     def write_master(data: bytes) -> bool:
-        if _reader_absent(master):
+        if not has_reader(master):
             return False
         view = memoryview(data)
         while view:
@@ -207,33 +207,20 @@ def _replay_on_pty(events: Iterator[Event], speed: float) -> None:
 
     try:
         log.info("waiting for a reader to open %s", path)
-        while _reader_absent(master):
-            time.sleep(POLL_INTERVAL)
+        wait_for_reader(master)
         log.info("a reader opened %s; replaying", path)
         time.sleep(PTY_SETTLE)
         if _play(events, speed, write_master):
             click.echo(
                 f"armcheck: end of capture; waiting for the reader to close {path}", err=True
             )
-            _reader_absent(master, timeout=None)
+            wait_for_reader_gone(master)
         else:
             click.echo(
                 f"armcheck: the reader closed {path} before the end of the capture", err=True
             )
     finally:
         os.close(master)
-
-
-def _reader_absent(master: int, timeout: float | None = 0.0) -> bool:
-    """Tell whether no process has the slave side open (Linux reports POLLHUP then).
-
-    With a `timeout` in seconds, or None for no limit, wait that long for the
-    reader to close the slave side.
-    """
-    poller = select.poll()
-    poller.register(master, select.POLLHUP)
-    milliseconds = None if timeout is None else int(timeout * 1000)
-    return any(mask & select.POLLHUP for _, mask in poller.poll(milliseconds))
 
 
 @click.command("console")

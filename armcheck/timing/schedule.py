@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import sys
 import time
 import tty
+
+from armcheck.console.pty_reader import wait_for_reader
 
 # (offset from the first byte in seconds, bytes written at that moment)
 BOOT_SCHEDULE: tuple[tuple[float, bytes], ...] = (
@@ -85,18 +86,6 @@ def play(master: int, schedule: tuple[tuple[float, bytes], ...] = BOOT_SCHEDULE)
     return written
 
 
-def wait_for_reader(master: int, timeout: float = READER_TIMEOUT) -> bool:
-    """Wait until a process opens the terminal side; Linux reports POLLHUP until then."""
-    poller = select.poll()
-    poller.register(master, select.POLLHUP)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(mask & select.POLLHUP for _, mask in poller.poll(0)):
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def main() -> int:
     if sys.argv[1:] == ["--stdout"]:
         play(sys.stdout.fileno())
@@ -106,7 +95,7 @@ def main() -> int:
     tty.setraw(terminal)
     print(os.ttyname(terminal), flush=True)
     os.close(terminal)
-    if not wait_for_reader(master):
+    if not wait_for_reader(master, READER_TIMEOUT):
         print(f"no reader opened the terminal within {READER_TIMEOUT:.0f} s", file=sys.stderr)
         return 1
     # The reader opens the port before it starts reading: give it time to get there.
