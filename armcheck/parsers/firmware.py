@@ -35,6 +35,8 @@ _COUNTDOWNS = (
 )
 # EDK2 debug builds print these as each phase starts (DEBUG output of the
 # SEC core, PEI core, DXE IPL and DXE core, and the BDS driver).
+# NOTE: no debug-build log was at hand, so only BdsDxe lines (which release
+# builds print too) are checked against real output.
 _PHASES = (
     ("SecCoreStartupWithStack", "SEC"),
     ("SEC: ", "SEC"),
