@@ -141,6 +141,9 @@ class FirmwareParser:
             self._start_info()
 
     def _ami(self, line: LogLine, message: str) -> None:
+        # NOTE: the version line follows the Aptio setup screen's footer
+        # ("Version 2.20.1271. Copyright (C) 2019 American Megatrends, Inc.");
+        # no serial log with it was at hand to test against.
         self._add("firmware.vendor", "American Megatrends", line)
         match = _AMI_VERSION.search(message)
         if match:
