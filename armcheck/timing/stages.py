@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from armcheck import session
 from armcheck.capture import INPUT, Capture, read_capture
 from armcheck.timing.markers import (
     INIT,
@@ -42,9 +43,14 @@ from armcheck.transcript import EscapeFilter, Line, lines_from_chunks
 
 log = logging.getLogger(__name__)
 
-POWER_ON = "power-on"
-POINT_MARKERS = ("run", "complete", "interrupted")
-POINT_MARKER_PREFIXES = ("command ", "error:", "not planned:")
+POWER_ON = session.POWER_ON
+# The markers of `armcheck run` that record a point in time rather than start a phase.
+POINT_MARKERS = (session.RUN_START, session.COMPLETE, session.INTERRUPTED)
+POINT_MARKER_PREFIXES = (
+    session.COMMAND_PREFIX,
+    session.ERROR_PREFIX.strip(),
+    session.NOT_PLANNED_PREFIX.strip(),
+)
 STAGE_NAMES = ("reset", "firmware", "loader", "kernel", "userspace")
 
 # Span kinds.
