@@ -90,6 +90,19 @@ def test_capture_shell_evidence_has_arrival_time() -> None:
     assert evidence.time is not None and evidence.time > 0
 
 
+def test_capture_smbiosview_structures() -> None:
+    name = "qemu-virt-edk2-shell.cast"
+    if not (CAPTURES / name).exists():
+        pytest.skip(f"{name} has not been recorded")
+    facts = capture_facts(name)
+    assert facts.value("smbios.chassis") == {"manufacturer": "QEMU", "type": "Other"}
+    assert facts.value("smbios.processor") == [
+        {"socket": "CPU 0", "manufacturer": "QEMU", "version": "virt-7.2", "cores": 2, "threads": 2}
+    ]
+    assert facts.value("smbios.system")["serial"] is None
+    assert facts.value("smbios.types") == [0, 1, 3, 4, 16, 17, 32, 127]
+
+
 def test_capture_linux_efi_line() -> None:
     name = "qemu-virt-edk2-linux.cast"
     if not (CAPTURES / name).exists():

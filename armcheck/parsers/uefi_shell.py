@@ -60,7 +60,16 @@ _SMBIOS_FIELDS: dict[int, tuple[str, dict[str, str]]] = {
         "smbios.baseboard",
         {"Manufacturer": "manufacturer", "ProductName": "product", "Version": "version"},
     ),
-    3: ("smbios.chassis", {"Manufacturer": "manufacturer", "Type": "type"}),
+    3: (
+        "smbios.chassis",
+        {"Manufacturer": "manufacturer", "System Enclosure or Chassis Types": "type"},
+    ),
+}
+# smbiosview field names of a Processor Information (type 4) structure.
+_PROCESSOR_FIELDS = {
+    "SocketDesignation": "socket",
+    "ProcessorManufacturer": "manufacturer",
+    "ProcessorVersion": "version",
 }
 
 
@@ -211,35 +220,42 @@ class ShellParser:
             self._tables("acpiview", block)
 
     def _smbiosview(self, command: str, block: list[LogLine]) -> None:
-        structure: int | None = None
-        values: dict[int, dict[str, str]] = {}
-        starts: dict[int, LogLine] = {}
-        types: set[int] = set()
+        # (type, field values, first line) of each structure shown.
+        structures: list[tuple[int, dict[str, str], LogLine]] = []
         for line in block:
             text = line.message
             match = _SMBIOS_TYPE.match(text)
             if match:
-                structure = int(match.group(1))
-                types.add(structure)
-                starts.setdefault(structure, line)
+                structures.append((int(match.group(1)), {}, line))
                 continue
             pair = _KEY_VALUE.match(text)
             if pair is None:
                 continue
             key, value = pair.groups()
-            if structure is None:
+            if not structures:
                 self._smbios_entry_point(key, value, line)
-            elif structure in _SMBIOS_FIELDS:
-                values.setdefault(structure, {}).setdefault(key, value)
+            else:
+                structures[-1][1].setdefault(key, value)
+
+        types = {number for number, _, _ in structures}
         if types and self._smbios_line is None:
             self._smbios_line = block[0]
         # Each `smbiosview -t N` shows one type; finish() records them all at once.
         self._smbios_types |= types
         for number, (key, names) in _SMBIOS_FIELDS.items():
-            found = values.get(number)
+            found = [(values, line) for kind, values, line in structures if kind == number]
             if found:
-                record = {field: found.get(name) for name, field in names.items()}
-                self._add(key, record, starts[number])
+                values, line = found[0]
+                # An empty field ("SerialNumber:") is a string the structure does not set.
+                record = {field: values.get(name) or None for name, field in names.items()}
+                self._add(key, record, line)
+        processors = [(values, line) for kind, values, line in structures if kind == 4]
+        if processors:
+            self._add(
+                "smbios.processor",
+                [_processor(values) for values, _ in processors],
+                processors[0][1],
+            )
 
     def _smbios_entry_point(self, key: str, value: str, line: LogLine) -> None:
         if key == "Anchor String":
@@ -289,6 +305,20 @@ class ShellParser:
                     "stop_bits": stop_bits,
                 }
                 self._add("uefi.serial", value, line)
+
+
+def _processor(values: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        field: values.get(name) or None for name, field in _PROCESSOR_FIELDS.items()
+    }
+    # SMBIOS 3.0 moved counts above 255 to Core Count 2 and Thread Count 2.
+    record["cores"] = _count(values.get("CoreCount2") or values.get("CoreCount"))
+    record["threads"] = _count(values.get("ThreadCount2") or values.get("ThreadCount"))
+    return record
+
+
+def _count(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and int(text) > 0 else None
 
 
 _READERS: dict[str, Callable[[ShellParser, str, list[LogLine]], None]] = {
