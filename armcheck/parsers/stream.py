@@ -12,6 +12,7 @@ the lines after a banner, every line is handed over.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -200,6 +201,9 @@ def _terminal_line_starts(block: bytes) -> list[int]:
     return starts
 
 
+# Shell lines repeat (the same prompt echo in every session of a long log),
+# and the result depends on the bytes alone.
+@functools.lru_cache(maxsize=4096)
 def _strip_csi(data: bytes) -> str | None:
     """Return the text of a line whose only controls are harmless CSI sequences, or None.
 
@@ -245,12 +249,13 @@ def _cursor_position(params: bytes) -> tuple[int, int]:
 
 
 def _clean(data: bytes) -> str:
-    text = decode_line(data)
-    if text.endswith("\r"):
-        text = text[:-1]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
     if len(text) > MAX_LINE_CHARS:
         text = text[:MAX_LINE_CHARS]
-    return text.rstrip(" ")
+    return text.rstrip("\r ")
 
 
 def read_blocks(file: BinaryIO, size: int = BLOCK_BYTES) -> Iterator[bytes]:
