@@ -65,6 +65,8 @@ CREDENTIAL_KEYS = ("user", "password", "password_env")
 PROMPT_KEYS = ("uefi_shell", "linux_shell", "login", "password")
 BOOT_KEYS = ("uefi_shell_keys", "uefi_shell_command", "entry", "menu_key", "uefi_shell")
 TIMEOUT_STAGES = ("firmware", "uefi-shell", "command", "linux", "linux-shell", "power-off")
+# `total` is the limit for one whole boot; `armcheck time` takes it as the per-pass timeout.
+TIMEOUT_KEYS = (*TIMEOUT_STAGES, "total")
 MARKER_KEYS = ("name", "pattern")
 
 
@@ -450,10 +452,10 @@ def _parse_boot(check: _Checker, top: _Mapping) -> dict[str, Any]:
 
 def _parse_timeouts(check: _Checker, top: _Mapping) -> dict[str, float]:
     timeouts = check.mapping(
-        top.get("timeouts"), "timeouts", top.lines.get("timeouts", 1), TIMEOUT_STAGES
+        top.get("timeouts"), "timeouts", top.lines.get("timeouts", 1), TIMEOUT_KEYS
     )
     result = {}
-    for stage in TIMEOUT_STAGES:
+    for stage in TIMEOUT_KEYS:
         value = check.number(timeouts, stage, f"timeouts.{stage}", None, 0.001)
         if value is not None:
             result[stage] = value

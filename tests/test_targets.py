@@ -80,6 +80,12 @@ def test_usb_board_file_parses(tmp_path: Path) -> None:
     assert target.markers == [{"name": "bl31", "pattern": "NOTICE:  BL31"}]
 
 
+def test_timeouts_total_parses() -> None:
+    text = "console:\n  serial: a\ntimeouts:\n  total: 50\n  firmware: 20\n"
+    target = load_target_text(text, "board.yaml", "board")
+    assert target.timeouts == {"firmware": 20.0, "total": 50.0}
+
+
 def test_command_console_string_split() -> None:
     text = "console:\n  command: ipmitool -I lanplus -H bmc -U admin sol activate\n"
     target = load_target_text(text, "sol.yaml", "sol")
