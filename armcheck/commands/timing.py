@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
     type=click.FloatRange(min=1.0),
     default=None,
     help="Live: seconds one boot may take to reach userspace ready "
-    "(default: the target's timing.timeout, else 300).",
+    "(default: the target's timing.timeout, else its timeouts.total, else 300).",
 )
 @click.option(
     "--run-dir",
