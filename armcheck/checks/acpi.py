@@ -18,6 +18,7 @@ from armcheck.checks import (
     warning,
 )
 from armcheck.checks.common import (
+    TABLE_LIST,
     acpi_boot,
     as_int,
     boot_method,
@@ -39,7 +40,6 @@ SBBR_MANDATORY = {
     "1.2": ["RSDP", "XSDT", "FACP", "DSDT", "APIC", "GTDT", "DBG2", "SPCR", "MCFG", "PPTT"],
 }
 SBBR_RECOMMENDED = ["BERT", "HEST", "IORT", "SRAT", "SLIT", "PCCT", "EINJ", "ERST"]
-TABLE_LIST = "the ACPI table list (an ACPI Linux boot log or an XSDT dump)"
 
 
 def mandatory_tables(params: dict[str, Any]) -> list[str]:

@@ -43,6 +43,10 @@ def tables_present(facts: Facts) -> dict[str, list[Evidence]]:
     return present
 
 
+# What a check needs to show that a table is absent (see table_list_evidence).
+TABLE_LIST = "the ACPI table list (an ACPI Linux boot log or an XSDT dump)"
+
+
 def table_list_evidence(facts: Facts) -> list[Evidence] | None:
     """Return evidence that the inputs show the whole ACPI table set, or None if they do not.
 

@@ -22,6 +22,7 @@ from armcheck.checks import (
     warning,
 )
 from armcheck.checks.common import (
+    TABLE_LIST,
     as_int,
     decoded,
     linux_booted,
@@ -107,7 +108,7 @@ def check_spcr_present(facts: Facts, params: dict[str, Any], context: CheckConte
     listed = table_list_evidence(facts)
     if listed:
         return failed("no SPCR table in the ACPI table list", "SPCR", "no SPCR", listed)
-    raise Undecided("the ACPI table list (an ACPI Linux boot log or an XSDT dump)")
+    raise Undecided(TABLE_LIST)
 
 
 @register(

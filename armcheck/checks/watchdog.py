@@ -19,6 +19,7 @@ from armcheck.checks import (
     register,
 )
 from armcheck.checks.common import (
+    TABLE_LIST,
     acpi_boot,
     as_int,
     decoded,
@@ -48,7 +49,7 @@ def check_gtdt_present(facts: Facts, params: dict[str, Any], context: CheckConte
     listed = table_list_evidence(facts)
     if listed:
         return failed("no GTDT in the ACPI table list", "GTDT", "no GTDT", listed)
-    raise Undecided("the ACPI table list (an ACPI Linux boot log or an XSDT dump)")
+    raise Undecided(TABLE_LIST)
 
 
 def described_watchdogs(facts: Facts) -> tuple[int | None, list[Evidence], list[str]]:
