@@ -12,7 +12,6 @@ from armcheck.facts import Facts
 from armcheck.inputs import read_facts
 from armcheck.parsers.prefilter import is_candidate
 from armcheck.parsers.stream import LogParser, scan_blocks
-from armcheck.transcript import MAX_LINE_CHARS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 LOGS = sorted(FIXTURES.glob("*.log"))
@@ -92,8 +91,8 @@ def test_hostile_random_bytes_rejected(tmp_path: Path) -> None:
 
 
 def test_hostile_long_line_split(tmp_path: Path) -> None:
-    # 50 MB with no line feed, then a fact: the scanner cuts the line into
-    # MAX_LINE_CHARS pieces and still finds the fact after it.
+    # 50 MB with no line feed, then a fact: the scanner reads the line in
+    # MAX_LINE_CHARS pieces, which all count as line 1, and finds the fact after it.
     size = 50 * 1024 * 1024
     path = tmp_path / "long.log"
     with open(path, "wb") as file:
@@ -103,7 +102,7 @@ def test_hostile_long_line_split(tmp_path: Path) -> None:
         file.write(b"\n[    1.0] psci: PSCIv1.1 detected in firmware.\n")
     facts = read_facts([path])
     assert facts.value("psci.version") == "1.1"
-    assert facts.first("psci.version").evidence.line == size // MAX_LINE_CHARS + 1
+    assert facts.first("psci.version").evidence.line == 2
 
 
 def test_hostile_escape_storm(tmp_path: Path) -> None:
@@ -170,3 +169,11 @@ def test_hostile_table_length_too_small(tmp_path: Path) -> None:
     data = b"SPCR" + (8).to_bytes(4, "little") + bytes(40)
     with pytest.raises(InputFormatError, match="spcr-short.dat"):
         read_facts([write(tmp_path, "spcr-short.dat", data)])
+
+
+def test_long_line_in_block_read_in_pieces(tmp_path: Path) -> None:
+    data = b"[    1.0] " + b"x" * 200_000 + b": [Firmware Bug]: late note\n"
+    data += b"[    2.0] psci: PSCIv1.1 detected in firmware.\n"
+    facts = read_facts([write(tmp_path, "long-line.log", data)])
+    assert facts.first("linux.firmware_bug").evidence.line == 1
+    assert facts.first("psci.version").evidence.line == 2

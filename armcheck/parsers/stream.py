@@ -53,7 +53,6 @@ class LogParser:
         self.firmware = FirmwareParser(self.ctx)
         self.shell = ShellParser(self.ctx, self._shell_tables)
         self.linux = LinuxParser(self.ctx)
-        self.lines = 0
 
     @property
     def wants_every_line(self) -> bool:
@@ -98,37 +97,37 @@ class LogParser:
         tables_bridge.shell_block(kind, lines, self.ctx)
 
 
-def decode_line(data: bytes) -> str:
-    """Decode one console line: UTF-8, or Latin-1 when it is not valid UTF-8."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
 def scan_blocks(blocks: Iterable[bytes], parser: LogParser) -> int:
     """Parse a text stream given as byte blocks; return the number of lines read.
 
-    The blocks may split lines anywhere. Memory stays bounded by the block
-    size plus MAX_LINE_CHARS, because a line longer than that is cut into
-    pieces, as TranscriptBuilder cuts it.
+    The blocks may split lines anywhere. A line longer than MAX_LINE_CHARS is
+    read in pieces of that size, which all carry the line's number, so memory
+    stays bounded by the block size plus MAX_LINE_CHARS.
     """
     number = 0
     carry = b""
+    long_line = False  # pieces of the current line were parsed already
     for chunk in blocks:
         data = carry + chunk if carry else chunk
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             carry = data
             while len(carry) > MAX_LINE_CHARS:
-                number += 1
+                if not long_line:
+                    number += 1
+                    long_line = True
                 _parse_piece(parser, number, carry[:MAX_LINE_CHARS])
                 carry = carry[MAX_LINE_CHARS:]
             continue
+        if long_line:
+            # The block's first line ends the long line and keeps its number.
+            number -= 1
+            long_line = False
         carry = data[cut:]
         number = _scan_block(parser, data[:cut], number)
     if carry:
-        number += 1
+        if not long_line:
+            number += 1
         _parse_piece(parser, number, carry)
     parser.finish()
     return number
@@ -136,7 +135,7 @@ def scan_blocks(blocks: Iterable[bytes], parser: LogParser) -> int:
 
 def _parse_piece(parser: LogParser, number: int, data: bytes) -> None:
     for line in _terminal_lines(data, number):
-        parser.feed_candidate(line.number, line.text)
+        parser.feed_candidate(number, line.text)
 
 
 def _terminal_lines(data: bytes, number: int) -> list[Line]:
@@ -173,7 +172,12 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
             number += block.count(b"\n", position, start)
         end = block.index(b"\n", start)
         number += 1
-        if start in dirty_set:
+        if end - start > MAX_LINE_CHARS and start not in dirty_set:
+            for offset in range(start, end, MAX_LINE_CHARS):
+                parser.feed_candidate(
+                    number, _clean(block[offset : min(end, offset + MAX_LINE_CHARS)])
+                )
+        elif start in dirty_set:
             text = _strip_csi(block[start:end])
             if text is not None:
                 parser.feed_candidate(number, text)
