@@ -205,6 +205,7 @@ def check_capture(
         read_check_inputs,
         report_properties,
         run_state_of,
+        run_summary,
         verdict_status,
         write_reports,
     )
@@ -213,12 +214,7 @@ def check_capture(
     facts = read_check_inputs([str(capture_path)])
     results, _context = decide(facts, profile, state, target_name)
     properties = report_properties(facts, profile, target_name, str(capture_path))
-    run = {
-        "reached": state.reached,
-        "complete": state.complete,
-        "error": state.error,
-        "interrupted": state.interrupted,
-    }
+    run = run_summary(state)
     write_reports(facts, results, profile, properties, str(junit_path), str(json_path), run)
     return RunOutcome(
         status=verdict_status(results, state, strict),

@@ -97,6 +97,18 @@ def _facts_document(path: Path) -> dict[str, Any] | None:
     return document
 
 
+def run_summary(state: RunState) -> dict[str, Any] | None:
+    """Return how far a live run got, for the JSON report; None when no input was a live run."""
+    if not state.live:
+        return None
+    return {
+        "reached": state.reached,
+        "complete": state.complete,
+        "error": state.error,
+        "interrupted": state.interrupted,
+    }
+
+
 def report_properties(
     facts: Facts, profile: Profile, target: str, capture: str | None
 ) -> dict[str, Any]:

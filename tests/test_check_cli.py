@@ -227,6 +227,22 @@ def test_recorded_capture_verdict(
     assert capture_statuses(capture)[check_id] == status
 
 
+def test_run_capture_json_has_run(tmp_path: Path) -> None:
+    # The JSON report of `armcheck check` on a capture of `armcheck run` says
+    # how far that run got, as the report of the live run does.
+    report = tmp_path / "report.json"
+    armcheck("check", str(CAPTURES / "qemu-virt-run.cast"), "--json", str(report))
+    run = json.loads(report.read_text())["run"]
+    assert "linux-shell" in run["reached"]
+    assert run["complete"] is True
+
+
+def test_log_json_has_no_run(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    armcheck("check", str(QEMU_LINUX), "--json", str(report))
+    assert "run" not in json.loads(report.read_text())
+
+
 def test_hostile_console_junit_parses(tmp_path: Path) -> None:
     log = tmp_path / "hostile.log"
     log.write_bytes(

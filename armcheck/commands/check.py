@@ -18,6 +18,7 @@ from armcheck.verdict import (
     read_check_inputs,
     report_properties,
     run_state_of,
+    run_summary,
     verdict_status,
     write_reports,
 )
@@ -91,7 +92,7 @@ def check_command(
         facts, profile, target_name, str(captures[0]) if captures else ",".join(inputs)
     )
     print_terminal(results, sys.stdout, color)
-    write_reports(facts, results, profile, properties, junit_path, json_path)
+    write_reports(facts, results, profile, properties, junit_path, json_path, run_summary(state))
     if state.live and not state.complete:
         click.echo(
             f"armcheck: the recorded run ended early: {state.error or 'interrupted'}", err=True
