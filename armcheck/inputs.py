@@ -85,16 +85,27 @@ def read_input(path: Path, facts: Facts) -> None:
         lines = _read_lava(path, facts)
     elif kind == "console-log":
         lines = _read_console_log(path, encoding, facts)
-    elif kind in tables_bridge.BINARY_DECODERS:
-        lines = 0
-        if not tables_bridge.binary_file(kind, _read_small(path), facts, file):
-            raise InputFormatError(f"{path}: this build of armcheck cannot decode {kind} files")
     else:
-        text_lines = list(_text_lines(path, encoding))
-        lines = len(text_lines)
-        if not tables_bridge.text_file(kind, text_lines, facts, file):
-            raise InputFormatError(f"{path}: this build of armcheck cannot decode {kind} files")
+        lines = _read_tables(path, kind, encoding, facts)
     facts.inputs.append({"file": file, "kind": kind, "lines": lines})
+
+
+def _read_tables(path: Path, kind: str, encoding: str | None, facts: Facts) -> int:
+    """Hand a table file to its decoder; return its number of text lines (0 for bytes)."""
+    file = str(path)
+    try:
+        if kind in tables_bridge.BINARY_DECODERS:
+            lines = 0
+            decoded = tables_bridge.binary_file(kind, _read_small(path), facts, file)
+        else:
+            text_lines = list(_text_lines(path, encoding))
+            lines = len(text_lines)
+            decoded = tables_bridge.text_file(kind, text_lines, facts, file)
+    except (ValueError, IndexError, struct.error) as err:
+        raise InputFormatError(f"{path}: invalid {kind} input: {err}") from err
+    if not decoded:
+        raise InputFormatError(f"{path}: this build of armcheck cannot decode {kind} files")
+    return lines
 
 
 def detect(path: Path) -> tuple[str, str | None]:
