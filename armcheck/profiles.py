@@ -191,6 +191,29 @@ def _load(path: Path, chain: list[Path]) -> Profile:
     return profile
 
 
+def _check_dates(loader: yaml.SafeLoader, node: yaml.Node, path: Path) -> None:
+    """Raise ProfileError at the line of a value that YAML reads as a date but is no date.
+
+    PyYAML turns `2027-13-01` into a date and raises a bare ValueError, with no
+    line, when the month or day is out of range.
+    """
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _check_dates(loader, key, path)
+            _check_dates(loader, value, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_dates(loader, item, path)
+    elif node.tag == "tag:yaml.org,2002:timestamp":
+        try:
+            loader.construct_yaml_timestamp(node)
+        except ValueError as err:
+            raise ProfileError(
+                f"{path}:{node.start_mark.line + 1}: invalid date {node.value!r} ({err}); "
+                "write dates as YYYY-MM-DD"
+            ) from err
+
+
 def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -199,6 +222,8 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node]:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_dates(loader, node, path)
         document = loader.construct_document(node) if node is not None else {}
     except yaml.YAMLError as err:
         raise ProfileError(f"{path}: invalid YAML: {err}") from err

@@ -255,3 +255,13 @@ def test_severity_copied(tmp_path: Path) -> None:
 def test_profile_to_json_resolves_params() -> None:
     document = load_profile("sbsa-l3").to_json()
     assert document["checks"]["uart.console"]["params"] == {"expected": None}
+
+
+def test_out_of_range_date_names_line(tmp_path: Path) -> None:
+    text = (
+        "name: p\nextends: sbbr\nwaivers:\n  uart.spcr_present:\n"
+        "    reason: r\n    until: 2027-13-01\n"
+    )
+    path = write(tmp_path, "p.yaml", text)
+    with pytest.raises(ProfileError, match=r"p\.yaml:6: invalid date '2027-13-01'"):
+        load_profile(str(path))
