@@ -69,9 +69,9 @@ class BootDriver:
         self.target = target
         self.progress = progress
         self.deadline = Deadline(timeout)
-        self.boot: dict[str, Any] = dict(target.options.get("boot") or {})
+        self.boot: dict[str, Any] = dict(target.boot)
         self.timeouts = dict(DEFAULT_TIMEOUTS)
-        for stage, seconds in (target.options.get("timeouts") or {}).items():
+        for stage, seconds in target.timeouts.items():
             self.timeouts[str(stage)] = float(seconds)
         self.prompt_consumed = False
 
@@ -149,13 +149,21 @@ class BootDriver:
         return linux_boot.shell_command() if linux_boot is not None else None
 
     def has_linux(self) -> bool:
-        """Tell whether the run can start an OS; print why not when the qemu guest is missing."""
+        """Tell whether the run can start an OS; print why not when it cannot."""
         if not self.has_uefi_shell or self.linux_command() is not None:
             return True
         if self.target.kind == QEMU and self.target.qemu.get("guest"):
             from armcheck.console.qemu import missing_guest_message
 
             self.progress.note(f"no Linux stage: {missing_guest_message()}")
+        elif self.target.kind == QEMU:
+            self.progress.note("no Linux stage: give --kernel and --initrd to boot Linux on qemu")
+        else:
+            self.progress.note(
+                f"no Linux stage: target {self.target.name} has no boot.uefi_shell_command, "
+                "the UEFI shell line that starts the OS; write a target file with one "
+                "(see docs/targets.md)"
+            )
         return False
 
     def linux(self, shell: Any | None) -> None:

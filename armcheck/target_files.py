@@ -223,14 +223,12 @@ def parse_target(data: Any, source: str, default_name: str) -> Target:
     target.credentials = _parse_credentials(check, top)
     target.prompts = _parse_prompts(check, top)
     target.boot = _parse_boot(check, top)
-    target.options["boot"] = target.boot
     target.profile = check.string(top, "profile", "profile")
     delay = check.number(console, "char_delay", "console.char_delay")
     if delay is None:
         delay = check.number(top, "char_delay", "char_delay", 0.0)
     target.char_delay = delay
     target.timeouts = _parse_timeouts(check, top)
-    target.options["timeouts"] = target.timeouts
     target.markers = _parse_markers(check, top)
     return target
 

@@ -70,7 +70,8 @@ class Target:
     # How to boot: `uefi_shell_keys` to send, the boot manager `entry` label,
     # `uefi_shell_command` that starts the OS, `uefi_shell` false when the firmware has none.
     boot: dict[str, Any] = field(default_factory=dict)
-    # Seconds per stage: firmware, uefi-shell, command, linux, linux-shell, power-off.
+    # Seconds per stage (firmware, uefi-shell, command, linux, linux-shell, power-off),
+    # and `total` for one whole boot.
     timeouts: dict[str, float] = field(default_factory=dict)
     # Extra timing markers: [{"name": ..., "pattern": REGEX}].
     markers: list[dict[str, str]] = field(default_factory=list)

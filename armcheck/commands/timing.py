@@ -257,8 +257,7 @@ def _run_live(
     )
 
     target = resolve_target(spec)
-    file_markers = getattr(target, "markers", None)
-    markers = target_markers(target.options, target.name, list(DEFAULT_MARKERS), file_markers)
+    markers = target_markers(target.options, target.name, list(DEFAULT_MARKERS), target.markers)
     markers += prompt_markers(target.prompts)
     markers = _user_markers(markers, marker_file, prompt)
     default_timeout = _target_timeout(target, DEFAULT_PASS_TIMEOUT)
@@ -288,9 +287,8 @@ def _target_timeout(target: Target, default: float) -> float:
                 f"target {target.name}: invalid timing.timeout {value!r}: give seconds above 0"
             )
         return float(value)
-    timeouts = getattr(target, "timeouts", None) or {}
-    if "total" in timeouts:
-        return float(timeouts["total"])
+    if "total" in target.timeouts:
+        return float(target.timeouts["total"])
     return default
 
 

@@ -182,8 +182,7 @@ def uefi_shell_command(target: Target, console: Console) -> str | None:
     guest on a FAT drive, the transport provides it. A target whose firmware has
     no UEFI shell (`boot.uefi_shell: false`, U-Boot) boots on its own.
     """
-    boot = dict(target.options.get("boot") or {})
-    boot.update(getattr(target, "boot", None) or {})
+    boot = target.boot
     if boot.get("uefi_shell") is False:
         return None
     if boot.get("uefi_shell_command"):
