@@ -75,6 +75,7 @@ class RunOutcome:
     error: str | None = None
     reached: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    profile: str = ""
 
 
 def prepare_target(request: RunRequest) -> Target:
@@ -126,15 +127,15 @@ def drive(driver: BootDriver, capture: CaptureWriter, linux: bool) -> None:
 def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
     """Run the whole job and return the outcome; reports are written in every case."""
     target = prepare_target(request)
+    profile, profile_spec = _load_profile(request, target)
     run_dir = request.run_dir or default_run_dir(target)
     run_dir.mkdir(parents=True, exist_ok=True)
     capture_path = request.capture or run_dir / "capture.cast"
     junit_path = request.junit or run_dir / "junit.xml"
     json_path = request.json or run_dir / "report.json"
-    profile = _load_profile(request, target)
 
     started = time.monotonic()
-    capture = CaptureWriter(capture_path, target=target.name, extra={"profile": profile.name})
+    capture = CaptureWriter(capture_path, target=target.name, extra={"profile": profile_spec})
     capture.mark(session.RUN_START)
     error: str | None = None
     status_of_error = EXIT_INCOMPLETE
@@ -172,6 +173,7 @@ def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
         capture_path, profile, target.name, junit_path, json_path, request.strict
     )
     outcome.run_dir = run_dir
+    outcome.profile = profile.name
     outcome.error = error
     outcome.seconds = time.monotonic() - started
     if interrupted:
@@ -181,11 +183,29 @@ def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
     return outcome
 
 
-def _load_profile(request: RunRequest, target: Target) -> Any:
-    from armcheck.profiles import load_profile
+def _load_profile(request: RunRequest, target: Target) -> tuple[Any, str]:
+    """Load the run's profile: --profile, else the target's, else SBBR.
 
-    name = request.profile or target.profile or "sbbr"
-    return load_profile(name)
+    Returns the profile and how to find it again (a built-in name or an absolute
+    path), which the capture records for `armcheck check`.
+    """
+    from armcheck.errors import ProfileError
+    from armcheck.profiles import find_profile, load_profile
+
+    if request.profile:
+        path = find_profile(request.profile)
+        given, where = request.profile, "--profile"
+    else:
+        given = target.profile or "sbbr"
+        source = Path(target.source).parent if target.source else None
+        where = f"target {target.source or target.name}"
+        try:
+            path = find_profile(given, source)
+        except ProfileError as err:
+            raise ProfileError(f"{where}: {err}") from err
+    spec = given if path.parent == find_profile("sbbr").parent else str(path.resolve())
+    log.info("profile %s from %s", spec, where)
+    return load_profile(str(path)), spec
 
 
 def check_capture(

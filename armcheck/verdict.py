@@ -44,6 +44,16 @@ def capture_target(paths: Sequence[str | os.PathLike[str]]) -> str | None:
     return None
 
 
+def capture_profile(paths: Sequence[str | os.PathLike[str]]) -> str | None:
+    """Return the profile that `armcheck run` recorded in the first capture among `paths`."""
+    for path in paths:
+        if os.path.isfile(path) and is_capture(path):
+            profile = read_capture_header(path).extra.get("profile")
+            if isinstance(profile, str) and profile:
+                return profile
+    return None
+
+
 def decide(
     facts: Facts, profile: Any, state: RunState, target: str
 ) -> tuple[list[CheckResult], CheckContext]:
@@ -80,8 +90,28 @@ def read_check_inputs(paths: list[str]) -> Facts:
     if console_inputs:
         from armcheck.inputs import read_facts
 
-        facts.merge(read_facts(console_inputs))
+        for path in console_inputs:
+            found = read_facts([path])
+            _require_evidence(path, found)
+            facts.merge(found)
     return facts
+
+
+def _require_evidence(path: str | os.PathLike[str], facts: Facts) -> None:
+    """Reject an input that showed nothing: checking it would pass on no evidence at all.
+
+    A capture is exempt, because a board that printed nothing is a verdict
+    (the run's errors), not a wrong file.
+    """
+    if any(True for _key in facts.keys()):
+        return
+    if any(entry.get("kind") == "capture" for entry in facts.inputs if isinstance(entry, dict)):
+        return
+    raise InputFormatError(
+        f"{path}: no firmware, UEFI shell, ACPI, SMBIOS or Linux boot evidence found; "
+        "expected a console log, an armcheck capture, dmesg output, or ACPI or SMBIOS "
+        "table dumps (see `armcheck facts` for what armcheck reads)"
+    )
 
 
 def _facts_document(path: Path) -> dict[str, Any] | None:

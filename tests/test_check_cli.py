@@ -254,3 +254,22 @@ def test_hostile_console_junit_parses(tmp_path: Path) -> None:
     failure = ET.parse(junit).getroot().find(".//testcase[@name='linux.firmware_bugs']/failure")
     assert failure is not None
     assert "]]>" in (failure.text or "")
+
+
+def test_text_without_evidence_rejected(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Meeting notes\nNothing about firmware here.\n")
+
+    result = armcheck("check", str(notes))
+
+    assert result.returncode == 2
+    assert f"{notes}: no firmware" in result.stderr
+
+
+def test_run_capture_uses_recorded_profile() -> None:
+    capture = Path(__file__).resolve().parent.parent / "captures" / "qemu-virt-run.cast"
+
+    result = armcheck("check", str(capture))
+
+    assert result.stdout.splitlines()[0] == "profile: qemu-virt"
+    assert result.returncode == 0

@@ -13,6 +13,7 @@ from armcheck.checks import CATALOGUE, ordered_ids
 from armcheck.profiles import builtin_profiles, load_profile
 from armcheck.reports import print_terminal
 from armcheck.verdict import (
+    capture_profile,
     capture_target,
     decide,
     read_check_inputs,
@@ -33,9 +34,9 @@ DEFAULT_PROFILE = "sbbr"
 @click.option(
     "--profile",
     "profile_name",
-    default=DEFAULT_PROFILE,
-    show_default=True,
-    help="Profile name (see `armcheck profiles`) or path of a profile YAML file.",
+    default=None,
+    help="Profile name (see `armcheck profiles`) or path of a profile YAML file; default: "
+    f"the profile an `armcheck run` capture records, else {DEFAULT_PROFILE}.",
 )
 @click.option(
     "--junit",
@@ -64,7 +65,7 @@ DEFAULT_PROFILE = "sbbr"
 )
 def check_command(
     inputs: tuple[str, ...],
-    profile_name: str,
+    profile_name: str | None,
     junit_path: str | None,
     json_path: str | None,
     strict: bool,
@@ -77,6 +78,7 @@ def check_command(
     profile or input, 3 a check could not be decided or the recorded run
     ended early. A capture of `armcheck run` gives the verdicts of that run.
     """
+    profile_name = profile_name or capture_profile(inputs) or DEFAULT_PROFILE
     profile = load_profile(profile_name)
     facts = read_check_inputs(list(inputs))
     state = run_state_of(inputs)
@@ -91,6 +93,7 @@ def check_command(
     properties = report_properties(
         facts, profile, target_name, str(captures[0]) if captures else ",".join(inputs)
     )
+    click.echo(f"profile: {profile.name}")
     print_terminal(results, sys.stdout, color)
     write_reports(facts, results, profile, properties, junit_path, json_path, run_summary(state))
     if state.live and not state.complete:

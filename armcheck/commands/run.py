@@ -79,6 +79,7 @@ def run_command(
     )
     outcome = execute(request)
     if not quiet:
+        click.echo(f"profile: {outcome.profile}")
         print_terminal(outcome.results, sys.stdout)
     if outcome.error:
         click.echo(f"armcheck: the run ended early: {outcome.error}", err=True)
