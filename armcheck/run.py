@@ -46,6 +46,7 @@ class RunRequest:
     """The options of one `armcheck run`."""
 
     target: str | None = None
+    baud: int = 115200
     profile: str | None = None
     capture: Path | None = None
     junit: Path | None = None
@@ -80,7 +81,7 @@ class RunOutcome:
 
 def prepare_target(request: RunRequest) -> Target:
     """Resolve the target and apply the command line's kernel, initrd, append and disk."""
-    target = resolve_target(request.target)
+    target = resolve_target(request.target, baud=request.baud)
     overrides = {
         "kernel": request.kernel,
         "initrd": request.initrd,

@@ -13,6 +13,8 @@ from armcheck.run import RunRequest, execute
 
 @click.command("run")
 @click.argument("target", required=False)
+@click.option("--baud", type=click.IntRange(min=1), default=115200, show_default=True,
+              help="Line speed in bits per second, for a serial device or URL given as TARGET.")
 @click.option("-p", "--profile", help="Profile name or YAML file (default: the target's own).")
 @click.option("--capture", type=click.Path(dir_okay=False, path_type=Path),
               help="Capture file (default: capture.cast in the run folder).")
@@ -35,6 +37,7 @@ from armcheck.run import RunRequest, execute
               help="Log the run: -v for stages and commands (INFO), -vv for every console step.")
 def run_command(
     target: str | None,
+    baud: int,
     profile: str | None,
     capture: Path | None,
     junit: Path | None,
@@ -63,6 +66,7 @@ def run_command(
         logging.getLogger().setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
     request = RunRequest(
         target=target,
+        baud=baud,
         profile=profile,
         capture=capture,
         junit=junit,
