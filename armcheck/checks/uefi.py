@@ -7,7 +7,6 @@ from typing import Any
 from armcheck.checks import CheckContext, Undecided, failed, passed, register
 from armcheck.checks.common import (
     boot_method,
-    format_version,
     linux_booted,
     uefi_revision_tuple,
 )
@@ -49,7 +48,7 @@ def check_revision(facts: Facts, params: dict[str, Any], context: CheckContext) 
             [obs.evidence],
         )
     return passed(
-        f"UEFI revision {obs.value} ({format_version(seen)})",
+        f"UEFI revision {obs.value}, at least {params['min_revision']}",
         expected,
         str(obs.value),
         [obs.evidence],
