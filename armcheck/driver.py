@@ -19,6 +19,7 @@ from armcheck.collect import LINUX_COMMANDS, collect_uefi
 from armcheck.console.base import Console
 from armcheck.errors import ConsoleTimeout, TargetError
 from armcheck.progress import Progress
+from armcheck.shells import KERNEL_START
 from armcheck.targets import QEMU, Target
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,6 @@ FIRMWARE_BANNER = (
     r"American Megatrends|NOTICE:  BL1: "
 )
 SHELL_PROMPT = r"Shell> "
-# The first words of a kernel that firmware started on its own (U-Boot distro boot).
-KERNEL_START = [r"EFI stub: ", r"Booting Linux on physical CPU", r"Linux version \d"]
 # Countdowns before firmware boots on its own. Waiting them out is the cheapest
 # boot time to lose, so the run answers them: Enter takes a boot manager's
 # default entry at once, and U-Boot is stopped and sent `boot` right away.

@@ -39,6 +39,9 @@ STARTUP_COUNTDOWN = r"Press ESC in \d+ seconds? to skip startup\.nsh"
 # Shown by edk2 shell commands run with -b (one screen at a time).
 PAGE_BREAK = r"Press ENTER to continue or 'Q' break:"
 
+# The first words of a starting kernel: the EFI stub, or the kernel's own first lines.
+KERNEL_START = [r"EFI stub: ", r"Booting Linux on physical CPU", r"Linux version \d"]
+
 LOGIN_PROMPT = r"\blogin: *$"
 # busybox init's askfirst: the shell starts only after Enter.
 ACTIVATE_CONSOLE = r"Please press Enter to activate this console\."
@@ -182,7 +185,7 @@ class UefiShell:
         """
         self.console.sendline(command_line)
         self.console.expect(
-            [r"EFI stub: ", r"Booting Linux on physical CPU", r"Linux version \d"],
+            KERNEL_START,
             timeout,
             what=f"the kernel to start after {command_line!r}",
         )
