@@ -204,7 +204,7 @@ def _check_dates(loader: yaml.SafeLoader, node: yaml.Node, path: Path) -> None:
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             _check_dates(loader, item, path)
-    elif node.tag == "tag:yaml.org,2002:timestamp":
+    elif isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
         try:
             loader.construct_yaml_timestamp(node)
         except ValueError as err:
