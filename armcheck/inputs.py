@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from armcheck.capture import iter_events
-from armcheck.errors import CaptureFormatError, InputFormatError
+from armcheck.errors import InputFormatError
 from armcheck.facts import Facts
 from armcheck.parsers import tables_bridge
 from armcheck.parsers.collected import facts_from_command_blocks, in_command_block
@@ -265,30 +265,30 @@ def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
 
 
 def _read_capture(path: Path, facts: Facts) -> int:
-    """Read a capture; output of commands `armcheck run` typed in Linux goes to its own parser."""
+    """Read a capture; output of commands `armcheck run` typed in Linux goes to its own parser.
+
+    A damaged capture raises CaptureFormatError (exit status 3), not an input error.
+    """
     parser = LogParser(facts, str(path))
     builder = TranscriptBuilder()
     last = 0.0
     count = 0
-    try:
-        commands = read_run_state(path).commands
-        command_lines: list[Line] = []
+    commands = read_run_state(path).commands
+    command_lines: list[Line] = []
 
-        def take(line: Line) -> None:
-            if commands and in_command_block(line.end, commands):
-                command_lines.append(line)
-            else:
-                parser.feed_candidate(line.number, line.text, line.time)
+    def take(line: Line) -> None:
+        if commands and in_command_block(line.end, commands):
+            command_lines.append(line)
+        else:
+            parser.feed_candidate(line.number, line.text, line.time)
 
-        for event in iter_events(path):
-            if event.kind != "o":
-                continue
-            last = event.time
-            for line in builder.feed(event.data, event.time):
-                take(line)
-                count = line.number
-    except CaptureFormatError as err:
-        raise InputFormatError(str(err)) from err
+    for event in iter_events(path):
+        if event.kind != "o":
+            continue
+        last = event.time
+        for line in builder.feed(event.data, event.time):
+            take(line)
+            count = line.number
     for line in builder.finish(last):
         take(line)
         count = line.number

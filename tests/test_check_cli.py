@@ -273,3 +273,15 @@ def test_run_capture_uses_recorded_profile() -> None:
 
     assert result.stdout.splitlines()[0] == "profile: qemu-virt"
     assert result.returncode == 0
+
+
+def test_damaged_capture_exits_3(tmp_path: Path) -> None:
+    capture = Path(__file__).resolve().parent.parent / "captures" / "qemu-virt-run.cast"
+    lines = capture.read_text().splitlines(keepends=True)
+    damaged = tmp_path / "damaged.cast"
+    damaged.write_text("".join(lines[:40]) + '[1.0, "o", not json]\n' + "".join(lines[40:80]))
+
+    result = armcheck("check", str(damaged))
+
+    assert result.returncode == 3
+    assert f"{damaged}:41: invalid capture event" in result.stderr

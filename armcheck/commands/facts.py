@@ -45,7 +45,7 @@ def facts_command(inputs: tuple[str, ...], as_json: bool) -> None:
     """Read INPUTS (captures, console logs, dmesg, ACPI and SMBIOS tables) and print the facts.
 
     Each input's kind is detected from its content. Exit status 2 when an
-    input cannot be read or is of no known kind.
+    input cannot be read or is of no known kind, 3 when a capture is damaged.
     """
     facts = read_facts(inputs)
     if as_json:
