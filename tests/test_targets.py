@@ -318,10 +318,10 @@ def test_qemu_linux_boot_modes(
         assert f"if=virtio,format=raw,readonly=on,file=fat:{folder / 'linux'}" in argv
         assert transport.linux is not None
         assert transport.linux.shell_command() == (
-            "FS0:\\vmlinuz initrd=\\initrd.gz console=ttyAMA0"
+            "FS0:\\k initrd=\\i console=ttyAMA0"
         )
         extlinux = (folder / "linux" / "extlinux" / "extlinux.conf").read_text(encoding="utf-8")
-        assert "initrd /initrd.gz" in extlinux
+        assert "initrd /i" in extlinux
 
 
 def test_variable_store_copy_exact(tmp_path: Path) -> None:

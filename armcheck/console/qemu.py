@@ -53,6 +53,9 @@ NO_FIRMWARE = "none"
 LINUX_DIRECT = "direct"
 LINUX_SHELL = "shell"
 CONSOLE_CHARDEV = "armcheck-console"
+# File names of the guest's kernel and initramfs on the FAT drive.
+FAT_KERNEL = "k"
+FAT_INITRD = "i"
 STDERR_TAIL_BYTES = 2000
 TERMINATE_GRACE = 5.0
 
@@ -203,18 +206,20 @@ class QemuTransport(Transport):
         """Put kernel and initrd on a read-only FAT drive (qemu's vvfat) for the firmware."""
         drive = folder / "linux"
         drive.mkdir()
-        os.symlink(kernel.resolve(), drive / "vmlinuz")
+        # One-letter names: the edk2 shell echoes each typed character, at about
+        # 10 ms each under qemu's TCG, and the start line is typed on every run.
+        os.symlink(kernel.resolve(), drive / FAT_KERNEL)
         if initrd is not None:
-            os.symlink(initrd.resolve(), drive / "initrd.gz")
+            os.symlink(initrd.resolve(), drive / FAT_INITRD)
         # U-Boot's distro boot looks for extlinux/extlinux.conf; edk2 ignores it.
         extlinux = drive / "extlinux"
         extlinux.mkdir()
-        lines = ["default linux", "label linux", "  kernel /vmlinuz"]
+        lines = ["default linux", "label linux", f"  kernel /{FAT_KERNEL}"]
         if initrd is not None:
-            lines.append("  initrd /initrd.gz")
+            lines.append(f"  initrd /{FAT_INITRD}")
         lines.append(f"  append {append}")
         (extlinux / "extlinux.conf").write_text("\n".join(lines) + "\n", encoding="ascii")
-        self.linux = LinuxBoot("vmlinuz", "initrd.gz" if initrd is not None else None, append)
+        self.linux = LinuxBoot(FAT_KERNEL, FAT_INITRD if initrd is not None else None, append)
         return ["-drive", f"if=virtio,format=raw,readonly=on,file=fat:{drive}"]
 
     # --- Transport ------------------------------------------------------------------
