@@ -26,7 +26,6 @@ ACPI_TABLE = "acpi-table"
 SMBIOS_TABLE = "smbios-table"
 LINUX_LOG = "linux-log"
 LINUX_SHELL = "linux-shell"
-SOURCES = (BANNER, UEFI_SHELL, ACPI_TABLE, SMBIOS_TABLE, LINUX_LOG, LINUX_SHELL)
 
 # The keys of the `summary` object of `armcheck facts --json`: a stable interface.
 SUMMARY_KEYS = (

@@ -19,16 +19,6 @@ FADT_HW_REDUCED_ACPI = 1 << 20
 ARM_PSCI_COMPLIANT = 1 << 0
 ARM_PSCI_USE_HVC = 1 << 1
 
-IORT_NODE_TYPES = {
-    0: "ITS group",
-    1: "named component",
-    2: "root complex",
-    3: "SMMUv1/v2",
-    4: "SMMUv3",
-    5: "PMCG",
-    6: "memory range",
-}
-
 
 def _flag(value: int | None, mask: int) -> bool | None:
     return None if value is None else bool(value & mask)

@@ -42,8 +42,6 @@ SERIAL_SUBTYPES: dict[int, str] = {
     0x15: "RISC-V SBI console",
 }
 
-DBG2_PORT_TYPES = {0x8000: "serial", 0x8001: "1394", 0x8002: "USB", 0x8003: "net"}
-
 
 def _check_access_size(table: AcpiTable, what: str, access_size: int) -> None:
     # Generic Address Structure Access Size (ACPI 6.5, 5.2.3.2): 0 undefined,

@@ -426,7 +426,6 @@ def _existing_file(value: str, what: str) -> Path:
 
 # --- the Linux guest built by scripts/build-guest.sh ------------------------------------
 
-GUEST_READY_LINE = "armcheck-guest: ready"
 BUILD_GUEST_HINT = "run `make guest` (or scripts/build-guest.sh) in the armcheck source tree"
 
 
