@@ -23,7 +23,15 @@ import yaml
 
 from armcheck.console.keys import key_bytes
 from armcheck.errors import TargetError, UsageError
-from armcheck.targets import COMMAND, QEMU, REPLAY, SERIAL, SerialSettings, Target
+from armcheck.targets import (
+    COMMAND,
+    PARITIES,
+    QEMU,
+    REPLAY,
+    SERIAL,
+    SerialSettings,
+    Target,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +50,6 @@ TOP_KEYS = (
 )
 CONSOLE_KINDS = ("serial", "command", "qemu", "replay")
 SERIAL_KEYS = ("serial", "baud", "bytesize", "parity", "stopbits", "rtscts", "xonxoff")
-PARITIES = {"N": "N", "NONE": "N", "E": "E", "EVEN": "E", "O": "O", "ODD": "O",
-            "M": "M", "MARK": "M", "S": "S", "SPACE": "S"}  # fmt: skip
 QEMU_KEYS = (
     "binary",
     "machine",

@@ -35,6 +35,11 @@ SERIAL = "serial"
 COMMAND = "command"
 REPLAY = "replay"
 
+# Parity names, upper-cased, mapped to the one-letter codes that SerialSettings
+# holds. pyserial's PARITY_* constants are these same letters.
+PARITIES = {"N": "N", "NONE": "N", "E": "E", "EVEN": "E", "O": "O", "ODD": "O",
+            "M": "M", "MARK": "M", "S": "S", "SPACE": "S"}  # fmt: skip
+
 
 @dataclass
 class SerialSettings:

@@ -23,24 +23,12 @@ import serial
 
 from armcheck.console.base import Transport
 from armcheck.errors import ConsoleClosed, ConsoleError, TargetError
-from armcheck.targets import SerialSettings
+from armcheck.targets import PARITIES, SerialSettings
 
 log = logging.getLogger(__name__)
 
 BYTESIZES = (5, 6, 7, 8)
 STOPBITS = (1, 1.5, 2)
-PARITIES = {
-    "N": serial.PARITY_NONE,
-    "NONE": serial.PARITY_NONE,
-    "E": serial.PARITY_EVEN,
-    "EVEN": serial.PARITY_EVEN,
-    "O": serial.PARITY_ODD,
-    "ODD": serial.PARITY_ODD,
-    "M": serial.PARITY_MARK,
-    "MARK": serial.PARITY_MARK,
-    "S": serial.PARITY_SPACE,
-    "SPACE": serial.PARITY_SPACE,
-}
 MAX_BAUD = 20_000_000
 # Seconds a queue-based pyserial port (rfc2217://) waits per read call. A byte
 # that arrives wakes the wait at once, so this only bounds how late a read
