@@ -92,50 +92,40 @@ def _number(record: DmiRecord, name: str) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
+# The fact each dmidecode record type gives: (type, fact key, {fact field: dmidecode field}).
+_RECORD_FACTS = (
+    (
+        0,
+        "smbios.bios",
+        {"vendor": "Vendor", "version": "Version", "release_date": "Release Date"},
+    ),
+    (
+        1,
+        "smbios.system",
+        {
+            "manufacturer": "Manufacturer",
+            "product": "Product Name",
+            "version": "Version",
+            "serial": "Serial Number",
+        },
+    ),
+    (
+        2,
+        "smbios.baseboard",
+        {"manufacturer": "Manufacturer", "product": "Product Name", "version": "Version"},
+    ),
+    (3, "smbios.chassis", {"manufacturer": "Manufacturer", "type": "Type"}),
+)
+
+
 def describe_records(output: DmidecodeOutput) -> dict[str, tuple[object, Line]]:
     """Return fact key -> (value, line) for the types 0 to 4 that the output shows."""
     values: dict[str, tuple[object, Line]] = {}
-
-    bios = output.first(0)
-    if bios is not None:
-        values["smbios.bios"] = (
-            {
-                "vendor": _value(bios, "Vendor"),
-                "version": _value(bios, "Version"),
-                "release_date": _value(bios, "Release Date"),
-            },
-            bios.line,
-        )
-
-    system = output.first(1)
-    if system is not None:
-        values["smbios.system"] = (
-            {
-                "manufacturer": _value(system, "Manufacturer"),
-                "product": _value(system, "Product Name"),
-                "version": _value(system, "Version"),
-                "serial": _value(system, "Serial Number"),
-            },
-            system.line,
-        )
-
-    board = output.first(2)
-    if board is not None:
-        values["smbios.baseboard"] = (
-            {
-                "manufacturer": _value(board, "Manufacturer"),
-                "product": _value(board, "Product Name"),
-                "version": _value(board, "Version"),
-            },
-            board.line,
-        )
-
-    chassis = output.first(3)
-    if chassis is not None:
-        values["smbios.chassis"] = (
-            {"manufacturer": _value(chassis, "Manufacturer"), "type": _value(chassis, "Type")},
-            chassis.line,
-        )
+    for kind, key, names in _RECORD_FACTS:
+        record = output.first(kind)
+        if record is not None:
+            fields = {name: _value(record, field_name) for name, field_name in names.items()}
+            values[key] = (fields, record.line)
 
     processors = [record for record in output.records if record.type == 4]
     if processors:
