@@ -204,37 +204,23 @@ CHASSIS_TYPES = {
 }
 
 
+# String fields of the first structure of types 0 to 2:
+# (structure type, fact key, {fact field: offset of its string number}).
+_STRING_FACTS = (
+    (0, "smbios.bios", {"vendor": 4, "version": 5, "release_date": 8}),
+    (1, "smbios.system", {"manufacturer": 4, "product": 5, "version": 6, "serial": 7}),
+    (2, "smbios.baseboard", {"manufacturer": 4, "product": 5, "version": 6}),
+)
+
+
 def describe(table: StructureTable) -> dict[str, Any]:
     """Return the fact values of types 0 to 4, keyed by fact key, for the types present."""
     values: dict[str, Any] = {}
-
-    bios = table.of_type(0)
-    if bios:
-        first = bios[0]
-        values["smbios.bios"] = {
-            "vendor": first.string(4),
-            "version": first.string(5),
-            "release_date": first.string(8),
-        }
-
-    system = table.of_type(1)
-    if system:
-        first = system[0]
-        values["smbios.system"] = {
-            "manufacturer": first.string(4),
-            "product": first.string(5),
-            "version": first.string(6),
-            "serial": first.string(7),
-        }
-
-    board = table.of_type(2)
-    if board:
-        first = board[0]
-        values["smbios.baseboard"] = {
-            "manufacturer": first.string(4),
-            "product": first.string(5),
-            "version": first.string(6),
-        }
+    for structure_type, key, offsets in _STRING_FACTS:
+        structures = table.of_type(structure_type)
+        if structures:
+            first = structures[0]
+            values[key] = {name: first.string(offset) for name, offset in offsets.items()}
 
     chassis = table.of_type(3)
     if chassis:
