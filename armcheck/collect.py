@@ -44,7 +44,8 @@ MAX_TABLE_DUMP = 0x100000
 MIN_DUMP = 0x200
 # AML tables are the largest by far (hundreds of KB on servers, about 5 bytes
 # of console output each) and no check decodes them, so the UEFI shell walk
-# reads only their headers. Their bodies and checksums come from Linux sysfs.
+# reads only their headers; when the run goes on to Linux it skips the DSDT
+# the FADT points to altogether. Their bytes and checksums come from sysfs.
 HEADER_ONLY = (b"DSDT", b"SSDT")
 
 ShellRunner = Callable[[str, float], str]
@@ -70,6 +71,8 @@ class ShellMemory:
         self.run = run
         self.timeout = timeout
         self.image = MemoryImage()
+        # Addresses not to dump: reads there return None, as for unreadable memory.
+        self.skip: set[int] = set()
 
     def dump(self, address: int, length: int) -> None:
         output = self.run(f"dmem {address:X} {length:X}", self.timeout)
@@ -78,7 +81,7 @@ class ShellMemory:
 
     def read(self, address: int, length: int) -> bytes | None:
         """Return `length` bytes at `address`, dumping what the cache lacks; None if unreadable."""
-        if length <= 0 or length > MAX_TABLE_DUMP:
+        if length <= 0 or length > MAX_TABLE_DUMP or address in self.skip:
             return None
         if length > 36 and self.image.read(address, 4) in HEADER_ONLY:
             return None
@@ -89,8 +92,16 @@ class ShellMemory:
         return cached if len(cached) == length else None
 
 
-def collect_uefi(run: ShellRunner, on_step: Callable[[str], None] | None = None) -> UefiCollection:
-    """Run the UEFI shell commands and walk the ACPI tables with `dmem`."""
+def collect_uefi(
+    run: ShellRunner,
+    on_step: Callable[[str], None] | None = None,
+    linux_follows: bool = False,
+) -> UefiCollection:
+    """Run the UEFI shell commands and walk the ACPI tables with `dmem`.
+
+    With `linux_follows`, the DSDT is left to the Linux collection, which reads
+    it whole from sysfs.
+    """
     collection = UefiCollection()
     for command, timeout in UEFI_COMMANDS:
         if on_step:
@@ -110,6 +121,8 @@ def collect_uefi(run: ShellRunner, on_step: Callable[[str], None] | None = None)
         on_step("ACPI tables")
     memory = ShellMemory(run)
     prefetch_tables(memory, rsdp_address)
+    if linux_follows:
+        memory.skip.update(fadt_dsdt_addresses(memory, rsdp_address))
     collection.acpi_walk = walk_rsdp(memory.read, rsdp_address)
     collection.problems.extend(collection.acpi_walk.problems)
     return collection
@@ -137,6 +150,26 @@ def prefetch_tables(memory: ShellMemory, rsdp_address: int) -> None:
     low, high = min(entries), max(entries) + SPAN_TAIL
     if high - low <= MAX_SPAN_DUMP:
         memory.dump(low, high - low)
+
+
+def fadt_dsdt_addresses(memory: ShellMemory, rsdp_address: int) -> set[int]:
+    """Return the DSDT addresses (DSDT and X_DSDT) of a FADT already in the dump cache."""
+    rsdp = memory.image.read(rsdp_address, 36)
+    if rsdp is None or len(rsdp) < 32:
+        return set()
+    xsdt_address = int.from_bytes(rsdp[24:32], "little")
+    head = memory.image.read(xsdt_address, 36) or b""
+    length = int.from_bytes(head[4:8], "little") if len(head) >= 8 else 0
+    xsdt = memory.image.read(xsdt_address, length) or b""
+    for offset in range(36, len(xsdt) - 7, 8):
+        fadt = memory.image.read(int.from_bytes(xsdt[offset : offset + 8], "little"), 148)
+        if fadt is not None and fadt[:4] == b"FACP":
+            # ACPI 6.5, FADT: DSDT at offset 40 (4 bytes), X_DSDT at offset 140 (8 bytes).
+            addresses = {int.from_bytes(fadt[40:44], "little")}
+            if len(fadt) >= 148:
+                addresses.add(int.from_bytes(fadt[140:148], "little"))
+            return addresses - {0}
+    return set()
 
 
 # Commands typed in the Linux shell. Tables travel as base64 with an md5sum

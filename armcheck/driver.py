@@ -73,6 +73,8 @@ class BootDriver:
         for stage, seconds in target.timeouts.items():
             self.timeouts[str(stage)] = float(seconds)
         self.prompt_consumed = False
+        # Set by the run before the UEFI stage: whether Linux will be booted after it.
+        self.linux_planned = False
 
     def timeout(self, stage: str) -> float:
         return self.deadline.cap(self.timeouts[stage])
@@ -134,7 +136,9 @@ class BootDriver:
             self.console.mark(session.command_marker(session.UEFI_SHELL, command))
             return shell.run(command, self.command_timeout(timeout))
 
-        collection = collect_uefi(run, on_step=self.progress.set_detail)
+        collection = collect_uefi(
+            run, on_step=self.progress.set_detail, linux_follows=self.linux_planned
+        )
         for problem in collection.problems:
             log.warning("UEFI shell collection: %s", problem)
         return shell

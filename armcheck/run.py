@@ -112,12 +112,13 @@ def default_run_dir(target: Target) -> Path:
 def drive(driver: BootDriver, capture: CaptureWriter, linux: bool) -> None:
     """Take the target through every stage it has; mark the ones left out on purpose."""
     driver.firmware()
+    driver.linux_planned = linux and driver.has_linux()
     shell = None
     if driver.has_uefi_shell:
         shell = driver.uefi_shell()
     else:
         capture.mark(session.not_planned_marker(session.UEFI_SHELL))
-    if linux and driver.has_linux():
+    if driver.linux_planned:
         driver.linux(shell)
     else:
         capture.mark(session.not_planned_marker(session.LINUX))
