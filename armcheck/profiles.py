@@ -303,6 +303,11 @@ def _read_checks(profile: Profile, checks: Any, where: _Marks) -> None:
                 setting.severity = _choice(value, SEVERITIES, "severity", origin)
             elif key in check.defaults:
                 setting.params[key] = _parameter(check.defaults[key], key, value, origin)
+                if key in check.choices and setting.params[key] not in check.choices[key]:
+                    allowed = ", ".join(str(choice) for choice in check.choices[key])
+                    raise ProfileError(
+                        f"{origin}: invalid {key} {value!r} for {check_id}; use one of {allowed}"
+                    )
             else:
                 names = ", ".join(list(SETTING_KEYS) + sorted(check.defaults))
                 raise ProfileError(

@@ -145,6 +145,17 @@ def test_string_parameter_accepts_number(tmp_path: Path) -> None:
     assert load_profile(str(path)).checks["uefi.revision"].params["min_revision"] == "2.8"
 
 
+def test_unknown_sbbr_version_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "checks:\n  acpi.mandatory_tables: {sbbr_version: 1.3}\n")
+    assert "invalid sbbr_version 1.3" in profile_error(path)
+
+
+def test_known_sbbr_version_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "checks:\n  acpi.mandatory_tables: {sbbr_version: 1.1}\n")
+    params = load_profile(str(path)).checks["acpi.mandatory_tables"].params
+    assert params["sbbr_version"] == "1.1"
+
+
 def test_invalid_level(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", "checks:\n  cpu.gic_version:\n    level: optional\n")
     assert "invalid level 'optional'" in profile_error(path)

@@ -105,6 +105,8 @@ class Check:
     defaults: dict[str, Any]
     level: str = "mandatory"
     severity: str = "medium"
+    # Parameters that take one of a fixed set of values: name -> the allowed values.
+    choices: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     @property
     def area(self) -> str:
@@ -135,8 +137,13 @@ def register(
     defaults: dict[str, Any] | None = None,
     level: str = "mandatory",
     severity: str = "medium",
+    choices: dict[str, Iterable[Any]] | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register the decorated function as the check `check_id`."""
+    """Register the decorated function as the check `check_id`.
+
+    `choices` names the parameters that take one of a fixed set of values, so
+    that a profile setting another value is rejected when it is loaded.
+    """
     area = check_id.split(".", 1)[0]
     if area not in AREAS or "." not in check_id:
         raise ValueError(f"check id {check_id!r} must be AREA.NAME with AREA one of {AREAS}")
@@ -155,6 +162,7 @@ def register(
             defaults=dict(defaults or {}),
             level=level,
             severity=severity,
+            choices={name: tuple(values) for name, values in (choices or {}).items()},
         )
         return function
 

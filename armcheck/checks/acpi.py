@@ -59,6 +59,7 @@ def mandatory_tables(params: dict[str, Any]) -> list[str]:
     sources=(ACPI_TABLE, LINUX_LOG),
     facts=("acpi.table", "acpi.rsdp", "acpi.xsdt.entries"),
     defaults={"sbbr_version": "1.2", "tables": None},
+    choices={"sbbr_version": tuple(SBBR_MANDATORY)},
     severity="critical",
 )
 def check_mandatory(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
