@@ -256,6 +256,14 @@ def test_marker_file_rejects(tmp_path: Path, text: str, message: str) -> None:
     assert str(marker_file) in str(caught.value)
 
 
+def test_marker_file_not_utf8(tmp_path: Path) -> None:
+    marker_file = tmp_path / "latin1.yaml"
+    marker_file.write_bytes(b"- {name: x, role: kernel, pattern: '\xe9'}\n")
+    with pytest.raises(UsageError, match="not UTF-8") as caught:
+        load_marker_file(marker_file)
+    assert str(marker_file) in str(caught.value)
+
+
 def test_marker_from_target_option() -> None:
     options = {"timing": {"markers": [{"name": "bmc", "role": "milestone", "pattern": "BMC"}]}}
     markers = target_markers(options, "board", MARKERS)

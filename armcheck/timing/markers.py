@@ -192,6 +192,10 @@ def load_marker_file(path: str | Path, base: list[Marker] | None = None) -> list
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise UsageError(f"cannot read marker file {path}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise UsageError(
+            f"marker file {path} is not UTF-8 text ({err}); give a YAML file of markers"
+        ) from err
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as err:
