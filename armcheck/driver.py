@@ -11,12 +11,12 @@ either returns with its stage done or raises a ConsoleError.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from armcheck import session
 from armcheck.collect import LINUX_COMMANDS, collect_uefi
 from armcheck.console.base import Console
+from armcheck.deadline import Deadline
 from armcheck.errors import ConsoleTimeout, TargetError
 from armcheck.progress import Progress
 from armcheck.shells import KERNEL_START
@@ -44,18 +44,6 @@ SHELL_PROMPT = r"Shell> "
 UBOOT_AUTOBOOT = r"Hit any key to stop autoboot: *\d"
 UBOOT_PROMPT = r"\n=> $"
 BOOT_SELECTION = r"The default boot selection will start in +\d+ +seconds?"
-
-
-class Deadline:
-    """A monotonic deadline for the whole run; None means no overall limit."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.end = None if seconds is None else time.monotonic() + seconds
-
-    def cap(self, seconds: float) -> float:
-        if self.end is None:
-            return seconds
-        return max(0.0, min(seconds, self.end - time.monotonic()))
 
 
 class BootDriver:

@@ -18,12 +18,12 @@ import itertools
 import logging
 import os
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from armcheck.console.base import Console, Match
+from armcheck.deadline import Deadline
 from armcheck.errors import ConsoleClosed, ConsoleError, ConsoleTimeout, TargetError
 from armcheck.transcript import Line, LineSource
 
@@ -139,11 +139,11 @@ class UefiShell:
 
         Marks `uefi-shell` in the capture when the prompt appears.
         """
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while True:
             match = self.console.expect(
                 [self.prompt, STARTUP_COUNTDOWN],
-                _remaining(deadline),
+                deadline.remaining(),
                 what="the UEFI shell prompt",
             )
             if match.index == 0:
@@ -160,12 +160,12 @@ class UefiShell:
         out of the output.
         """
         start = self.recorder.position()
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         self.console.sendline(command)
         while True:
             match = self.console.expect(
                 [self.prompt, PAGE_BREAK],
-                _remaining(deadline),
+                deadline.remaining(),
                 what=f"the UEFI shell prompt after {command!r}",
             )
             if match.index == 0:
@@ -332,9 +332,9 @@ class FirmwareMenu:
 
     def open(self, label: str, timeout: float = 60.0, interval: float = 0.2) -> None:
         """Press the menu key every `interval` seconds until `label` is on the screen."""
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while self.screen.find(label) is None:
-            if time.monotonic() > deadline:
+            if deadline.expired:
                 raise ConsoleTimeout(
                     f"timed out after {timeout:.0f} s pressing {self.menu_key} for a firmware "
                     f"menu showing {label!r}{self.console._tail()}"
@@ -345,7 +345,7 @@ class FirmwareMenu:
 
     def choose(self, label: str, timeout: float = 30.0) -> None:
         """Move the highlight to the entry labelled `label` and press Enter."""
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while True:
             self._settle()
             place = self.screen.find(label)
@@ -355,7 +355,7 @@ class FirmwareMenu:
             selected = self.screen.highlighted_row(column)
             if selected == row:
                 break
-            if time.monotonic() > deadline:
+            if deadline.expired:
                 raise ConsoleTimeout(
                     f"timed out after {timeout:.0f} s moving to the menu entry {label!r}"
                     f"{self._shown()}"
@@ -368,8 +368,8 @@ class FirmwareMenu:
 
     def _settle(self, quiet: float = 0.3, limit: float = 10.0) -> None:
         """Read until the firmware has drawn nothing for `quiet` seconds."""
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
+        deadline = Deadline(limit)
+        while not deadline.expired:
             before = self.console.bytes_read
             self.console.drain(quiet)
             if self.console.bytes_read == before:
@@ -468,12 +468,12 @@ class LinuxShell:
 
         Marks `linux-shell` in the capture once the ready prompt answers.
         """
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         logins = 0
         while True:
             match = self.console.expect(
                 [self.prompt, self.login_prompt, self.password_prompt, ACTIVATE_CONSOLE],
-                _remaining(deadline),
+                deadline.remaining(),
                 what="a Linux shell or login prompt",
             )
             if match.index == 0:
@@ -497,7 +497,7 @@ class LinuxShell:
                         "credentials.password or credentials.password_env"
                     )
                 self.console.sendline(self.credentials.password, secret=True)
-        self._configure(_remaining(deadline))
+        self._configure(deadline.remaining())
         self.console.mark("linux-shell")
 
     def _configure(self, timeout: float) -> None:
@@ -505,15 +505,15 @@ class LinuxShell:
         line = (
             f"stty -echo 2>/dev/null; dmesg -n 1 2>/dev/null; export TERM=dumb PS2='' PS1='{ready}'"
         )
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while True:
             self.console.sendline(line)
-            wait = min(CONFIGURE_RETRY, _remaining(deadline))
+            wait = min(CONFIGURE_RETRY, deadline.remaining())
             try:
                 self.console.expect(re.escape(READY_PROMPT), wait, what="the armcheck shell prompt")
                 return
             except ConsoleTimeout:
-                if _remaining(deadline) <= 0:
+                if deadline.remaining() <= 0:
                     raise
                 log.info("no armcheck shell prompt after %.0f s; sending the set-up again", wait)
 
@@ -529,14 +529,14 @@ class LinuxShell:
         begin = f"ARMCHECK_BEGIN_{number}"
         end = f"ARMCHECK_END_{number}_"
         start = self.recorder.position()
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         self.console.sendline(
             f"echo {begin[:8]}''{begin[8:]}; {command}; echo {end[:8]}''{end[8:]}$?"
         )
         try:
             match = self.console.expect(
                 [rf"{end}(\d+)\r?\n", re.escape(READY_PROMPT)],
-                _remaining(deadline),
+                deadline.remaining(),
                 what=f"the end of {command!r}",
             )
         except ConsoleTimeout:
@@ -546,7 +546,7 @@ class LinuxShell:
         status = int(match.groups[0] or 0) if parsed else 2
         if parsed:
             self.console.expect(
-                re.escape(READY_PROMPT), _remaining(deadline), what="the armcheck shell prompt"
+                re.escape(READY_PROMPT), deadline.remaining(), what="the armcheck shell prompt"
             )
         lines = [line.text for line in self.recorder.since(start)]
         output = _between_markers(lines, begin, end if parsed else None)
@@ -622,7 +622,3 @@ def _strip_printk(lines: list[str]) -> list[str]:
     if carry:
         kept.append(carry)
     return kept
-
-
-def _remaining(deadline: float) -> float:
-    return max(0.0, deadline - time.monotonic())

@@ -20,6 +20,7 @@ from typing import Any
 
 from armcheck.capture import CaptureWriter
 from armcheck.console.base import Console
+from armcheck.deadline import Deadline
 from armcheck.errors import ConsoleError, TargetError, UsageError
 from armcheck.targets import Target, open_console
 from armcheck.timing.markers import READY, SHUTDOWN, Marker
@@ -153,12 +154,12 @@ def run_passes(target: Target, plan: PassPlan) -> LiveResult:
 
 def _boot_once(target: Target, plan: PassPlan, path: Path, finish: list[str]) -> None:
     started = time.monotonic()
-    deadline = started + plan.timeout
+    deadline = Deadline(plan.timeout)
     with CaptureWriter(path, target=target.name, extra={"timing_pass": path.stem}) as capture:
         console = open_console(target, capture)
         try:
             for step in plan.sends:
-                console.expect(step.expect, timeout=_remaining(deadline), what=step.expect)
+                console.expect(step.expect, timeout=deadline.remaining(), what=step.expect)
                 if step.key is not None:
                     console.send_key(step.key)
                 else:
@@ -167,7 +168,7 @@ def _boot_once(target: Target, plan: PassPlan, path: Path, finish: list[str]) ->
             if command is not None:
                 _start_from_uefi_shell(target, console, command, deadline)
             match = console.expect(
-                finish, timeout=_remaining(deadline), what="userspace ready or shutdown"
+                finish, timeout=deadline.remaining(), what="userspace ready or shutdown"
             )
             log.info("%s: boot finished at %.3f s (%r)", path.name, match.time, match.text.strip())
         finally:
@@ -191,7 +192,9 @@ def uefi_shell_command(target: Target, console: Console) -> str | None:
     return linux.shell_command() if linux is not None else None
 
 
-def _start_from_uefi_shell(target: Target, console: Console, command: str, deadline: float) -> None:
+def _start_from_uefi_shell(
+    target: Target, console: Console, command: str, deadline: Deadline
+) -> None:
     """Wait for the UEFI shell prompt, mark `uefi-shell`, and type the line that starts the OS.
 
     The startup.nsh countdown before the prompt is left to run out, so the
@@ -200,10 +203,6 @@ def _start_from_uefi_shell(target: Target, console: Console, command: str, deadl
     from armcheck.shells import UEFI_PROMPT
 
     prompt = target.prompts.get("uefi_shell") or UEFI_PROMPT
-    console.expect(prompt, timeout=_remaining(deadline), what="the UEFI shell prompt")
+    console.expect(prompt, timeout=deadline.remaining(), what="the UEFI shell prompt")
     console.mark("uefi-shell")
     console.sendline(command)
-
-
-def _remaining(deadline: float) -> float:
-    return max(0.0, deadline - time.monotonic())
