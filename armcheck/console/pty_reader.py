@@ -9,6 +9,8 @@ from __future__ import annotations
 import select
 import time
 
+from armcheck.deadline import Deadline
+
 POLL_INTERVAL = 0.01  # seconds between checks while waiting for a reader to open
 
 
@@ -22,9 +24,9 @@ def wait_for_reader(master: int, timeout: float | None = None) -> bool:
 
     poll cannot wait for POLLHUP to clear, so this checks every POLL_INTERVAL.
     """
-    deadline = None if timeout is None else time.monotonic() + timeout
+    deadline = Deadline(timeout)
     while not has_reader(master):
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline.expired:
             return False
         time.sleep(POLL_INTERVAL)
     return True
