@@ -19,7 +19,7 @@ from armcheck.console.base import Console
 from armcheck.deadline import Deadline
 from armcheck.errors import ConsoleTimeout, TargetError
 from armcheck.progress import Progress
-from armcheck.shells import KERNEL_START
+from armcheck.shells import KERNEL_START, os_start_line
 from armcheck.targets import QEMU, Target
 
 log = logging.getLogger(__name__)
@@ -133,11 +133,7 @@ class BootDriver:
 
     def linux_command(self) -> str | None:
         """Return the UEFI shell line that starts the OS: the target's, or the qemu guest's."""
-        command = self.boot.get("uefi_shell_command")
-        if command:
-            return str(command)
-        linux_boot = getattr(self.console.transport, "linux", None)
-        return linux_boot.shell_command() if linux_boot is not None else None
+        return os_start_line(self.boot, self.console)
 
     def has_linux(self) -> bool:
         """Tell whether the run can start an OS; print why not when it cannot."""

@@ -192,6 +192,19 @@ class UefiShell:
         self.console.mark("linux")
 
 
+def os_start_line(boot: dict[str, Any], console: Console) -> str | None:
+    """Return the UEFI shell line that starts the OS, or None when nothing names one.
+
+    A target's `boot.uefi_shell_command` names it. For qemu with a kernel on a
+    FAT drive (the guest, or --kernel), the transport builds it.
+    """
+    command = boot.get("uefi_shell_command")
+    if command:
+        return str(command)
+    linux_boot = getattr(console.transport, "linux", None)
+    return linux_boot.shell_command() if linux_boot is not None else None
+
+
 def _drop_echo(lines: list[str], command: str) -> list[str]:
     """Remove the prompt-and-echo lines at the start of a command's output.
 

@@ -183,13 +183,11 @@ def uefi_shell_command(target: Target, console: Console) -> str | None:
     guest on a FAT drive, the transport provides it. A target whose firmware has
     no UEFI shell (`boot.uefi_shell: false`, U-Boot) boots on its own.
     """
-    boot = target.boot
-    if boot.get("uefi_shell") is False:
+    from armcheck.shells import os_start_line
+
+    if target.boot.get("uefi_shell") is False:
         return None
-    if boot.get("uefi_shell_command"):
-        return str(boot["uefi_shell_command"])
-    linux = getattr(console.transport, "linux", None)
-    return linux.shell_command() if linux is not None else None
+    return os_start_line(target.boot, console)
 
 
 def _start_from_uefi_shell(
