@@ -11,11 +11,10 @@ from typing import Any
 import click
 import yaml
 
+from armcheck.capture import SECRET_MASK
 from armcheck.errors import ArmcheckError
 from armcheck.target_files import builtin_names, builtin_target
 from armcheck.targets import QEMU, Target, resolve_target
-
-PASSWORD_MASK = "********"
 
 
 @click.command("targets")
@@ -65,7 +64,7 @@ def describe_target(target: Target) -> dict[str, Any]:
     if target.credentials:
         credentials = dict(target.credentials)
         if "password" in credentials:
-            credentials["password"] = PASSWORD_MASK
+            credentials["password"] = SECRET_MASK
         data["credentials"] = credentials
     if target.profile:
         data["profile"] = target.profile
