@@ -211,6 +211,18 @@ class _Checker:
         return words
 
 
+def _check_profile(check: _Checker, top: _Mapping, name: str, source: str) -> None:
+    """Raise at the `profile:` line when it names no built-in profile and no profile file."""
+    from armcheck.errors import ProfileError
+    from armcheck.profiles import find_profile
+
+    folder = Path(source).parent if Path(source).is_file() else None
+    try:
+        find_profile(name, folder)
+    except ProfileError as err:
+        raise check.fail(top.lines["profile"], "profile", str(err)) from err
+
+
 def parse_target(data: Any, source: str, default_name: str) -> Target:
     """Turn a parsed target file into a Target, checking every value."""
     check = _Checker(source)
@@ -230,6 +242,8 @@ def parse_target(data: Any, source: str, default_name: str) -> Target:
     target.prompts = _parse_prompts(check, top)
     target.boot = _parse_boot(check, top)
     target.profile = check.string(top, "profile", "profile")
+    if target.profile is not None:
+        _check_profile(check, top, target.profile, source)
     delay = check.number(console, "char_delay", "console.char_delay")
     if delay is None:
         delay = check.number(top, "char_delay", "char_delay", 0.0)

@@ -334,3 +334,9 @@ def test_variable_store_copy_exact(tmp_path: Path) -> None:
     assert len(data) == 4 << 20
     assert data[: len(content)] == content
     assert data[len(content) :] == bytes((4 << 20) - len(content))
+
+
+def test_unknown_profile_names_line() -> None:
+    text = "console:\n  serial: /dev/ttyUSB0\nprofile: sbsa\n"
+    with pytest.raises(TargetError, match=r"board\.yaml:3: profile: unknown profile 'sbsa'"):
+        load_target_text(text, "board.yaml", "board")
