@@ -86,7 +86,8 @@ def run_command(
         click.echo(f"profile: {outcome.profile}")
         print_terminal(outcome.results, sys.stdout)
     if outcome.error:
-        click.echo(f"armcheck: the run ended early: {outcome.error}", err=True)
+        when = "ended early" if outcome.reached else "could not start"
+        click.echo(f"armcheck: the run {when}: {outcome.error}", err=True)
     click.echo(f"capture: {outcome.capture}")
     click.echo(f"JUnit:   {outcome.junit}")
     click.echo(f"JSON:    {outcome.json}")

@@ -112,7 +112,11 @@ class SerialTransport(Transport):
             port.timeout = QUEUE_POLL
 
     def _open_failure(self, err: Exception) -> str:
-        reason = getattr(err, "strerror", None) or str(err)
+        # pyserial's SerialException carries the OS errno but repeats the port in
+        # its text; the errno's own words read better after our port name.
+        number = getattr(err, "errno", None)
+        reason = os.strerror(number) if isinstance(number, int) else None
+        reason = reason or getattr(err, "strerror", None) or str(err)
         if self.name.startswith(("socket://", "rfc2217://")):
             hint = "check that the serial server runs and that host and port are right"
         else:
