@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 import click
 
 from armcheck.capture import OUTPUT, CaptureWriter, Event, iter_events
+from armcheck.commands.options import baud_option
 from armcheck.console.base import Console
 from armcheck.console.pty_reader import has_reader, wait_for_reader, wait_for_reader_gone
 from armcheck.console.replay import validate_speed
@@ -77,13 +78,7 @@ def _check_timeout(timeout: float) -> None:
     show_default=True,
     help="Seconds to record at most.",
 )
-@click.option(
-    "--baud",
-    type=int,
-    default=115200,
-    show_default=True,
-    help="Baud rate for a serial device path or URL target.",
-)
+@baud_option
 def capture_command(
     target: str | None, output: str, until: str | None, timeout: float, baud: int
 ) -> None:
@@ -231,13 +226,7 @@ def _replay_on_pty(events: Iterator[Event], speed: float) -> None:
     type=click.Path(dir_okay=False),
     help="Capture file to record into (default: armcheck-console-<UTC time>.cast here).",
 )
-@click.option(
-    "--baud",
-    type=int,
-    default=115200,
-    show_default=True,
-    help="Baud rate for a serial device path or URL target.",
-)
+@baud_option
 def console_command(target: str | None, output: str | None, baud: int) -> None:
     """Open an interactive terminal on TARGET's console, recording as it goes.
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
+from armcheck.commands.options import baud_option
 from armcheck.run import RunRequest, execute
 
 
 @click.command("run")
 @click.argument("target", required=False)
-@click.option("--baud", type=click.IntRange(min=1), default=115200, show_default=True,
-              help="Line speed in bits per second, for a serial device or URL given as TARGET.")
+@baud_option
 @click.option("-p", "--profile", help="Profile name or YAML file (default: the target's own).")
 @click.option("--capture", type=click.Path(dir_okay=False, path_type=Path),
               help="Capture file (default: capture.cast in the run folder).")

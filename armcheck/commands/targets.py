@@ -12,6 +12,7 @@ import click
 import yaml
 
 from armcheck.capture import SECRET_MASK
+from armcheck.commands.options import baud_option
 from armcheck.errors import ArmcheckError
 from armcheck.target_files import builtin_names, builtin_target
 from armcheck.targets import QEMU, Target, resolve_target
@@ -19,9 +20,7 @@ from armcheck.targets import QEMU, Target, resolve_target
 
 @click.command("targets")
 @click.argument("name", required=False)
-@click.option(
-    "--baud", type=int, default=115200, show_default=True, help="Baud rate for a serial device."
-)
+@baud_option
 def targets_command(name: str | None, baud: int) -> None:
     """List the built-in targets, or show NAME (a built-in, file, device or URL) as YAML."""
     if name is None:
