@@ -218,6 +218,13 @@ def test_firmware_empty_file_masks(tmp_path: Path) -> None:
         find_uefi_firmware(dirs=[user, system])
 
 
+def test_firmware_skips_non_utf8_descriptor(tmp_path: Path) -> None:
+    system = tmp_path / "share"
+    _descriptor(system, "60-plain.json", _firmware_files(tmp_path, "plain"), [])
+    (system / "40-latin1.json").write_bytes(b'{"description": "caf\xe9"}')
+    assert find_uefi_firmware(dirs=[system]).code.name == "plain.fd"
+
+
 def test_firmware_missing_names_package(tmp_path: Path) -> None:
     with pytest.raises(TargetError, match="apt-get install qemu-efi-aarch64"):
         find_uefi_firmware(dirs=[tmp_path / "none"])

@@ -120,6 +120,9 @@ def _read_descriptor(path: Path, machine: str, architecture: str) -> UefiFirmwar
     except OSError as err:
         log.warning("skipped firmware descriptor %s: %s", path, err.strerror)
         return None
+    except UnicodeDecodeError as err:
+        log.warning("skipped firmware descriptor %s: not UTF-8 text (%s)", path, err)
+        return None
     if not text.strip():
         # An empty file masks the descriptor of the same name in a lower folder.
         return None
