@@ -182,13 +182,13 @@ LINUX_COMMANDS: tuple[tuple[str, float], ...] = (
     ("cat /sys/class/rtc/*/name", 10.0),
     ("cat /sys/class/watchdog/*/identity", 10.0),
     (
-        "cd /sys/firmware/acpi/tables && for f in *; do [ -f \"$f\" ] && "
-        "{ echo \"==> $f\"; md5sum \"$f\"; base64 \"$f\"; }; done; cd /",
+        'cd /sys/firmware/acpi/tables && for f in *; do [ -f "$f" ] && '
+        '{ echo "==> $f"; md5sum "$f"; base64 "$f"; }; done; cd /',
         120.0,
     ),
     (
-        "cd /sys/firmware/dmi/tables && for f in smbios_entry_point DMI; do [ -f \"$f\" ] && "
-        "{ echo \"==> $f\"; md5sum \"$f\"; base64 \"$f\"; }; done; cd /",
+        'cd /sys/firmware/dmi/tables && for f in smbios_entry_point DMI; do [ -f "$f" ] && '
+        '{ echo "==> $f"; md5sum "$f"; base64 "$f"; }; done; cd /',
         60.0,
     ),
     ("dmesg", 60.0),

@@ -41,6 +41,7 @@ from armcheck.targets import QEMU, Target, open_console, resolve_target
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class RunRequest:
     """The options of one `armcheck run`."""
@@ -147,7 +148,8 @@ def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
         console: Console | None = None
         try:
             console = open_console(target, capture)
-            driver = BootDriver(console, target, progress, request.timeout)
+            total = request.timeout if request.timeout is not None else target.timeouts.get("total")
+            driver = BootDriver(console, target, progress, total)
             drive(driver, capture, request.linux)
         except ArmcheckError as err:
             error = str(err)

@@ -34,6 +34,10 @@ POWER_OFF = "power-off"
 STAGES = (POWER_ON, FIRMWARE, UEFI_SHELL, LINUX, LINUX_SHELL, POWER_OFF)
 
 RUN_START = "run"
+# Lines the Linux shell helper prints around each command's output:
+# `ARMCHECK_BEGIN_N` before it and `ARMCHECK_END_N_STATUS` after it.
+OUTPUT_BEGIN = "ARMCHECK_BEGIN_"
+OUTPUT_END = "ARMCHECK_END_"
 COMMAND_PREFIX = "command "
 ERROR_PREFIX = "error: "
 NOT_PLANNED_PREFIX = "not planned: "

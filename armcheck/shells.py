@@ -25,6 +25,7 @@ from typing import Any
 from armcheck.console.base import Console, Match
 from armcheck.deadline import Deadline
 from armcheck.errors import ConsoleClosed, ConsoleError, ConsoleTimeout, TargetError
+from armcheck.session import OUTPUT_BEGIN, OUTPUT_END
 from armcheck.transcript import Line, LineSource
 
 log = logging.getLogger(__name__)
@@ -539,8 +540,8 @@ class LinuxShell:
         returns status 2 with the shell's message as output.
         """
         number = next(self._counter)
-        begin = f"ARMCHECK_BEGIN_{number}"
-        end = f"ARMCHECK_END_{number}_"
+        begin = f"{OUTPUT_BEGIN}{number}"
+        end = f"{OUTPUT_END}{number}_"
         start = self.recorder.position()
         deadline = Deadline(timeout)
         self.console.sendline(

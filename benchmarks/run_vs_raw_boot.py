@@ -71,8 +71,16 @@ def armcheck_run_seconds(timeout: float = 300.0) -> float:
     try:
         start = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "armcheck", "run", "qemu-virt", "--quiet",
-             "--run-dir", str(folder / "run")],
+            [
+                sys.executable,
+                "-m",
+                "armcheck",
+                "run",
+                "qemu-virt",
+                "--quiet",
+                "--run-dir",
+                str(folder / "run"),
+            ],
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -47,8 +47,9 @@ def markers(capture: Path) -> list[str]:
         return []
 
 
-def wait_for_marker(capture: Path, marker: str, process: subprocess.Popen[str],
-                    timeout: float = 120.0) -> None:
+def wait_for_marker(
+    capture: Path, marker: str, process: subprocess.Popen[str], timeout: float = 120.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if marker in markers(capture):
@@ -123,8 +124,15 @@ def test_check_of_run_capture_gives_same_verdicts(run_dir: Path, tmp_path: Path)
     offline = tmp_path / "offline.json"
 
     check = subprocess.run(
-        [*ARMCHECK, "check", str(run_dir / "capture.cast"), "--profile", "sbsa-l3",
-         "--json", str(offline)],
+        [
+            *ARMCHECK,
+            "check",
+            str(run_dir / "capture.cast"),
+            "--profile",
+            "sbsa-l3",
+            "--json",
+            str(offline),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -33,7 +33,12 @@ def test_run_state_reads_every_stage() -> None:
     assert state.live
     assert state.complete
     assert state.reached == [
-        "power-on", "firmware", "uefi-shell", "linux", "linux-shell", "power-off"
+        "power-on",
+        "firmware",
+        "uefi-shell",
+        "linux",
+        "linux-shell",
+        "power-off",
     ]
 
 

@@ -16,25 +16,47 @@ from armcheck.run import RunRequest, execute
 @click.argument("target", required=False)
 @baud_option
 @click.option("-p", "--profile", help="Profile name or YAML file (default: the target's own).")
-@click.option("--capture", type=click.Path(dir_okay=False, path_type=Path),
-              help="Capture file (default: capture.cast in the run folder).")
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
-              help="JUnit XML report (default: junit.xml in the run folder).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON report (default: report.json in the run folder).")
-@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the capture and reports (default: runs/DATE-TARGET).")
+@click.option(
+    "--capture",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Capture file (default: capture.cast in the run folder).",
+)
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JUnit XML report (default: junit.xml in the run folder).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON report (default: report.json in the run folder).",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the capture and reports (default: runs/DATE-TARGET).",
+)
 @click.option("--kernel", help="qemu targets: a Linux kernel (EFI stub image) to boot.")
 @click.option("--initrd", help="qemu targets: the initramfs for --kernel.")
 @click.option("--append", help="qemu targets: the kernel command line for --kernel.")
 @click.option("--disk", help="qemu targets: a disk image to attach.")
-@click.option("--timeout", type=click.FloatRange(min=1), metavar="SECONDS",
-              help="Limit for the whole run, in seconds (stages have their own limits too).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="Limit for the whole run, in seconds (default: the target's timeouts.total, "
+    "if any; stages have their own limits too).",
+)
 @click.option("--no-linux", is_flag=True, help="Stop after the UEFI shell collection.")
 @click.option("--strict", is_flag=True, help="Count warnings as failures in the exit status.")
 @click.option("--quiet", is_flag=True, help="No stage line and no verdict table.")
-@click.option("-v", "--verbose", count=True,
-              help="Log the run: -v for stages and commands (INFO), -vv for every console step.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log the run: -v for stages and commands (INFO), -vv for every console step.",
+)
 def run_command(
     target: str | None,
     baud: int,

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from armcheck.errors import ArmcheckError
 from armcheck.facts import LINUX_SHELL, Evidence, Facts
 from armcheck.session import LINUX_SHELL as LINUX_SHELL_STAGE
-from armcheck.session import CommandBlock
+from armcheck.session import OUTPUT_BEGIN, OUTPUT_END, CommandBlock
 from armcheck.transcript import Line
 
 log = logging.getLogger(__name__)
 
-_BEGIN = re.compile(r"ARMCHECK_BEGIN_\d+$")
-_END = re.compile(r"ARMCHECK_END_\d+_(\d+)")
+_BEGIN = re.compile(re.escape(OUTPUT_BEGIN) + r"\d+$")
+_END = re.compile(re.escape(OUTPUT_END) + r"\d+_(\d+)")
 _FILE_HEADER = re.compile(r"^==> (\S+)$")
 _MD5_LINE = re.compile(r"^([0-9a-f]{32})\s+(\S+)$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
