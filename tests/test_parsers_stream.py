@@ -177,3 +177,71 @@ def test_long_line_in_block_read_in_pieces(tmp_path: Path) -> None:
     facts = read_facts([write(tmp_path, "long-line.log", data)])
     assert facts.first("linux.firmware_bug").evidence.line == 1
     assert facts.first("psci.version").evidence.line == 2
+
+
+SHELL_SESSION = (
+    b"UEFI Interactive Shell v2.2\r\n"
+    b"\x1b[50;01HShell> dmem 7C430018 24\r\n"
+    b"Memory Address 000000007C430018 24 Bytes\r\n"
+    b"  7C430018: 52 53 44 20 50 54 52 20-50 42 4F 43 48 53 20 02  *RSD PTR PBOCHS .*\r\n"
+    b"  7C430028: 00 00 00 00 24 00 00 00-98 FE 43 7C 00 00 00 00  *....$.....C|....*\r\n"
+    b"12:00:01.250 a line with a host timestamp\r\n"
+    b"[    1.000000] a kernel message\r\n"
+    b"[    1.000000] a kernel message\r\n"
+    b"   \r\n"
+    b"\r\n"
+    b"Structure Type: End-of-Table\r\n"
+    b"\x1b[31mcoloured output\x1b[0m\r\n"
+    b"caf\xe9 in Latin-1\r\n"
+    b"a \xc3\xa9 in UTF-8\r\n"
+    b"\x07 a bell first\r\n"
+    b"Shell> smbiosview -t 0\r\n"
+    b"Type=0, Handle=0x0\r\n"
+    b"Vendor: EDK II\r\n"
+    b"UEFI is named here\r\n"
+    b"Shell> \r\n"
+)
+
+
+def shell_blocks(data: bytes, runs: bool = True) -> list[tuple[str, list]]:
+    """Return the (command, block lines) pairs that the shell readers get for `data`.
+
+    With `runs` False, the scanner hands each line of a block over on its own.
+    """
+    from armcheck.parsers import stream, uefi_shell
+
+    seen: list[tuple[str, list]] = []
+    readers = dict(uefi_shell._READERS)
+    scan_run = stream._scan_shell_output
+    for name in readers:
+        uefi_shell._READERS[name] = lambda shell, command, block: seen.append(
+            (command, list(block))
+        )
+    if not runs:
+        stream._scan_shell_output = lambda parser, block, position, dirty, number: (
+            position,
+            number,
+        )
+    try:
+        scan_blocks([data], LogParser(Facts(), "session.log"))
+    finally:
+        uefi_shell._READERS.update(readers)
+        stream._scan_shell_output = scan_run
+    return seen
+
+
+def test_shell_block_runs_match_lines() -> None:
+    scanned = shell_blocks(SHELL_SESSION)
+    assert [command for command, _ in scanned] == ["dmem 7C430018 24", "smbiosview -t 0"]
+    assert len(scanned[0][1]) == 13
+    assert scanned == shell_blocks(SHELL_SESSION, runs=False)
+
+
+def test_shell_block_runs_keep_line_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from armcheck.parsers import uefi_shell
+
+    monkeypatch.setattr(uefi_shell, "MAX_BLOCK_LINES", 5)
+    data = b"Shell> memmap\n" + b"".join(b"  line %d\n" % n for n in range(12)) + b"Shell> \n"
+    scanned = shell_blocks(data)
+    assert [len(block) for _, block in scanned] == [5]
+    assert scanned == shell_blocks(data, runs=False)

@@ -12,6 +12,7 @@ the lines after a banner, every line is handed over.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import re
@@ -24,7 +25,7 @@ from armcheck.parsers.base import HostClock, LogLine, ParseContext, split_prefix
 from armcheck.parsers.firmware import FirmwareParser
 from armcheck.parsers.linux import LinuxParser
 from armcheck.parsers.prefilter import candidate_starts, is_candidate
-from armcheck.parsers.uefi_shell import ShellParser
+from armcheck.parsers.uefi_shell import BLOCK_BREAKS, ShellParser
 from armcheck.transcript import MAX_LINE_CHARS, Line, TranscriptBuilder
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ _TERMINAL_BYTES = (b"\x1b", b"\x00", b"\x08")
 # First characters of lines that carry no prefix (see parsers/base.py): a
 # line prefix starts with `>`, `[`, `<`, a digit or a month name (syslog).
 _NO_PREFIX_STARTS = frozenset(" \tBCEGHIKLPQRTUVWXYZabcdefghijklmnopqrstuvwxyz")
-# Searched apart: a pattern of one character class runs much faster.
-_CONTROL_BYTE = re.compile(rb"[\x1b\x00\x08]")
 _LONE_CARRIAGE_RETURN = re.compile(rb"\r(?!\n)")
 _CSI = re.compile(rb"\x1b\[([0-9;?=>]*)([@-~])")
 
@@ -82,6 +81,24 @@ class LogParser:
             self.shell.parse(line)
             self.firmware.parse(line)
         self.linux.parse(line)
+
+    def feed_block_output(self, number: int, texts: list[str]) -> None:
+        """Parse clean lines numbered from `number` that all belong to the open shell block.
+
+        Gives the same result as `feed` line by line, provided that no text
+        contains one of uefi_shell.BLOCK_BREAKS and that there are at most
+        `shell.block_room` texts.
+        """
+        lines = []
+        for text in texts:
+            if text[:1] in _NO_PREFIX_STARTS:
+                lines.append(LogLine(number, None, text, text, False))
+            else:
+                message, time, printk = split_prefix(text, self.clock, None)
+                if not (printk and message in self.linux.repeats):
+                    lines.append(LogLine(number, time, text, message, printk))
+            number += 1
+        self.shell.add_block_lines(lines)
 
     def feed_candidate(self, number: int, text: str, arrival: float | None = None) -> None:
         """Parse a line only when it may hold a fact (or a parser wants every line)."""
@@ -153,13 +170,19 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
     # A leading line feed lets the prefilter anchor on the first line like on the others.
     block = b"\n" + block
     size = len(block)
-    dirty_set = _terminal_line_starts(block) if _needs_terminal(block) else set()
+    dirty_set = _terminal_line_starts(block)
     starts = sorted(dirty_set.union(candidate_starts(block)))
     shell = parser.shell
     firmware = parser.firmware
     next_start = 0
     position = 1
+    dirty = sorted(dirty_set)
     while position < size:
+        if shell.command is not None:
+            end, number = _scan_shell_output(parser, block, position, dirty, number)
+            if end > position:
+                position = end
+                continue
         if shell.command is not None or firmware.following:
             # A parser wants every line (see LogParser.wants_every_line).
             start = position
@@ -190,24 +213,58 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
     return number + block.count(b"\n", position)
 
 
-def _needs_terminal(block: bytes) -> bool:
-    # Single-byte find() runs at memchr speed, much faster than a regex scan.
-    if any(block.find(byte) >= 0 for byte in _TERMINAL_BYTES):
-        return True
-    return block.find(b"\r") >= 0 and block.count(b"\r") != block.count(b"\r\n")
+def _scan_shell_output(
+    parser: LogParser, block: bytes, position: int, dirty: list[int], number: int
+) -> tuple[int, int]:
+    """Hand the lines from `position` on that can only join the open shell block over at once.
+
+    The run of lines stops before the first line with terminal controls,
+    with a text of BLOCK_BREAKS (a prompt may close the block) or longer
+    than MAX_LINE_CHARS, and at the block's line limit. Those lines go
+    through the loop of `_scan_block`. Returns the offset after the run and
+    the number of its last line; an empty run returns `position` unchanged.
+    """
+    stop = len(block)
+    index = bisect.bisect_left(dirty, position)
+    if index < len(dirty):
+        stop = dirty[index]
+    for text in BLOCK_BREAKS:
+        found = block.find(text, position, stop)
+        if found >= 0:
+            stop = block.rfind(b"\n", 0, found) + 1
+    raw_lines = block[position:stop].split(b"\n")[:-1]
+    del raw_lines[parser.shell.block_room :]
+    if raw_lines and max(map(len, raw_lines)) > MAX_LINE_CHARS:
+        first_long = next(i for i, raw in enumerate(raw_lines) if len(raw) > MAX_LINE_CHARS)
+        del raw_lines[first_long:]
+    if not raw_lines:
+        return position, number
+
+    end = position + sum(map(len, raw_lines)) + len(raw_lines)
+    try:
+        texts = [text.rstrip("\r ") for text in block[position:end].decode("utf-8").split("\n")]
+        texts.pop()
+    except UnicodeDecodeError:
+        texts = [_clean(raw) for raw in raw_lines]
+    parser.feed_block_output(number + 1, texts)
+    return end, number + len(texts)
 
 
 def _terminal_line_starts(block: bytes) -> set[int]:
     """Return the offsets of the lines of `block` that hold terminal controls."""
-    patterns = [_CONTROL_BYTE]
-    if block.count(b"\r") != block.count(b"\r\n"):
-        patterns.append(_LONE_CARRIAGE_RETURN)
     starts = set()
-    for pattern in patterns:
-        match = pattern.search(block)
+    # One find() per control byte runs at memchr speed. A regex character
+    # class took twice as long here (CPython 3.11, a 20 MB benchmark log).
+    for byte in _TERMINAL_BYTES:
+        found = block.find(byte)
+        while found >= 0:
+            starts.add(block.rfind(b"\n", 0, found) + 1)
+            found = block.find(byte, block.index(b"\n", found) + 1)
+    if block.count(b"\r") != block.count(b"\r\n"):
+        match = _LONE_CARRIAGE_RETURN.search(block)
         while match is not None:
             starts.add(block.rfind(b"\n", 0, match.start()) + 1)
-            match = pattern.search(block, block.index(b"\n", match.start()) + 1)
+            match = _LONE_CARRIAGE_RETURN.search(block, block.index(b"\n", match.start()) + 1)
     return starts
 
 

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 # A block longer than this many lines is closed early, so that a log that
 # never shows another prompt cannot hold memory without bound.
 MAX_BLOCK_LINES = 20000
+# Inside a command block, only a line that contains one of these texts can do
+# more than join the block: `>` may start a prompt, and `UEFI` a banner.
+BLOCK_BREAKS = (b">", b"UEFI")
 
 _PROMPT = re.compile(r"^(?:Shell|[A-Za-z]+\d+:\\[^>\s]*)> ?(.*)$")
 _SHELL_VERSION = re.compile(r"UEFI Interactive Shell v(\S+)")
@@ -117,6 +120,21 @@ class ShellParser:
     def add_block_line(self, line: LogLine) -> None:
         """Add one output line, which is neither a prompt nor a banner, to the open block."""
         self.block.append(line)
+        if len(self.block) >= MAX_BLOCK_LINES:
+            self._close()
+
+    @property
+    def block_room(self) -> int:
+        """Number of lines `add_block_lines` may add before the open block must be closed."""
+        return max(0, MAX_BLOCK_LINES - 1 - len(self.block)) if self.command is not None else 0
+
+    def add_block_lines(self, lines: list[LogLine]) -> None:
+        """Add output lines to the open block, as `parse` would one by one.
+
+        The caller guarantees that no line contains a text of BLOCK_BREAKS and
+        that there are at most `block_room` lines.
+        """
+        self.block.extend(lines)
         if len(self.block) >= MAX_BLOCK_LINES:
             self._close()
 
