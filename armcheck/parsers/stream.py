@@ -89,15 +89,18 @@ class LogParser:
         contains one of uefi_shell.BLOCK_BREAKS and that there are at most
         `shell.block_room` texts.
         """
-        lines = []
-        for text in texts:
-            if text[:1] in _NO_PREFIX_STARTS:
-                lines.append(LogLine(number, None, text, text, False))
-            else:
-                message, time, printk = split_prefix(text, self.clock, None)
-                if not (printk and message in self.linux.repeats):
-                    lines.append(LogLine(number, time, text, message, printk))
-            number += 1
+        lines: list[LogLine] = []
+        append = lines.append
+        # tuple.__new__ builds each LogLine without the call through its
+        # generated __new__; a dump has many lines, and this loop sets their cost.
+        new_line = tuple.__new__
+        for line_number, text in enumerate(texts, number):
+            if text and text[0] in _NO_PREFIX_STARTS:
+                append(new_line(LogLine, (line_number, None, text, text, False)))
+                continue
+            message, time, printk = split_prefix(text, self.clock, None)
+            if not (printk and message in self.linux.repeats):
+                append(LogLine(line_number, time, text, message, printk))
         self.shell.add_block_lines(lines)
 
     def feed_candidate(self, number: int, text: str, arrival: float | None = None) -> None:
