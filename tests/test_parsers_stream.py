@@ -245,3 +245,17 @@ def test_shell_block_runs_keep_line_limit(monkeypatch: pytest.MonkeyPatch) -> No
     scanned = shell_blocks(data)
     assert [len(block) for _, block in scanned] == [5]
     assert scanned == shell_blocks(data, runs=False)
+
+
+def test_shell_block_runs_split_long_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    from armcheck.parsers import stream
+
+    monkeypatch.setattr(stream, "MAX_LINE_CHARS", 64)
+    lines = [b"  line %d %s" % (n, b"x" * (n * 7 % 90)) for n in range(40)]
+    data = b"Shell> memmap\n" + b"\n".join(lines) + b"\nShell> \n"
+    scanned = shell_blocks(data)
+    # A line longer than 64 bytes reaches the block in pieces of 64 bytes.
+    pieces = sum(-(-len(line) // 64) for line in lines)
+    assert pieces > len(lines)
+    assert [len(block) for _, block in scanned] == [pieces]
+    assert scanned == shell_blocks(data, runs=False)

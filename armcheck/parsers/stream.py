@@ -221,36 +221,42 @@ def _scan_shell_output(
 ) -> tuple[int, int]:
     """Hand the lines from `position` on that can only join the open shell block over at once.
 
-    The run of lines stops before the first line with terminal controls,
-    with a text of BLOCK_BREAKS (a prompt may close the block) or longer
-    than MAX_LINE_CHARS, and at the block's line limit. Those lines go
-    through the loop of `_scan_block`. Returns the offset after the run and
-    the number of its last line; an empty run returns `position` unchanged.
+    The run of lines stops before the first line with terminal controls or
+    with a text of BLOCK_BREAKS (a prompt may close the block), at the
+    block's line limit, and within MAX_LINE_CHARS bytes. So no line of a run
+    is longer than MAX_LINE_CHARS, and each search below is bounded. The
+    lines after a run go through the loop of `_scan_block`. Returns the
+    offset after the run and the number of its last line. An empty run
+    returns `position` unchanged.
     """
     stop = len(block)
     index = bisect.bisect_left(dirty, position)
     if index < len(dirty):
         stop = dirty[index]
+    if stop - position > MAX_LINE_CHARS:
+        stop = block.rfind(b"\n", position, position + MAX_LINE_CHARS) + 1
+        if stop <= position:
+            # The line at `position` alone is MAX_LINE_CHARS bytes or longer.
+            return position, number
     for text in BLOCK_BREAKS:
         found = block.find(text, position, stop)
         if found >= 0:
             stop = block.rfind(b"\n", 0, found) + 1
-    raw_lines = block[position:stop].split(b"\n")[:-1]
-    del raw_lines[parser.shell.block_room :]
-    if raw_lines and max(map(len, raw_lines)) > MAX_LINE_CHARS:
-        first_long = next(i for i, raw in enumerate(raw_lines) if len(raw) > MAX_LINE_CHARS)
-        del raw_lines[first_long:]
-    if not raw_lines:
+    room = parser.shell.block_room
+    if block.count(b"\n", position, stop) > room:
+        kept = block[position:stop].split(b"\n", room)[:room]
+        stop = position + sum(map(len, kept)) + len(kept)
+    if stop == position:
         return position, number
 
-    end = position + sum(map(len, raw_lines)) + len(raw_lines)
+    data = block[position:stop]
     try:
-        texts = [text.rstrip("\r ") for text in block[position:end].decode("utf-8").split("\n")]
+        texts = [text.rstrip("\r ") for text in data.decode("utf-8").split("\n")]
         texts.pop()
     except UnicodeDecodeError:
-        texts = [_clean(raw) for raw in raw_lines]
+        texts = [_clean(raw) for raw in data.split(b"\n")[:-1]]
     parser.feed_block_output(number + 1, texts)
-    return end, number + len(texts)
+    return stop, number + len(texts)
 
 
 def _terminal_line_starts(block: bytes) -> set[int]:
@@ -263,11 +269,12 @@ def _terminal_line_starts(block: bytes) -> set[int]:
         while found >= 0:
             starts.add(block.rfind(b"\n", 0, found) + 1)
             found = block.find(byte, block.index(b"\n", found) + 1)
-    if block.count(b"\r") != block.count(b"\r\n"):
-        match = _LONE_CARRIAGE_RETURN.search(block)
-        while match is not None:
-            starts.add(block.rfind(b"\n", 0, match.start()) + 1)
-            match = _LONE_CARRIAGE_RETURN.search(block, block.index(b"\n", match.start()) + 1)
+    # One regex pass costs less than the two counts that could rule it out
+    # (`\r` and `\r\n`), since the substring count is the slower of them.
+    match = _LONE_CARRIAGE_RETURN.search(block)
+    while match is not None:
+        starts.add(block.rfind(b"\n", 0, match.start()) + 1)
+        match = _LONE_CARRIAGE_RETURN.search(block, block.index(b"\n", match.start()) + 1)
     return starts
 
 
