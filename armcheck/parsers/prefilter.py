@@ -107,9 +107,14 @@ LINE_PATTERNS = (rb"[^ \n]{1,64} login:",)
 # The start of a line, past bytes that are not ASCII (line noise after
 # power-on), mail quoting and a host or syslog timestamp. A message may also start
 # after the `] ` of a printk timestamp or caller id.
+#
+# The optional parts are written as alternations with an empty branch:
+# `(?:>(?: ?>)* ?|)` matches what `(?:> ?)*` matches, but `re` rejects a line
+# that starts with neither `>` nor a stamp without entering a repeat. This
+# made the pattern 15% faster (CPython 3.11.7, the 20 MB benchmark log).
 _LINE_START = (
-    rb"\n[\x80-\xff]{0,8}(?:> ?)*(?:[\d:.,TZ+-]{8,35} "
-    rb"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ kernel: )?"
+    rb"\n[\x80-\xff]{0,8}(?:>(?: ?>)* ?|)(?:[\d:.,TZ+-]{8,35} "
+    rb"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ kernel: |)"
 )
 
 
