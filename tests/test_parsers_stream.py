@@ -186,6 +186,8 @@ SHELL_SESSION = (
     b"  7C430018: 52 53 44 20 50 54 52 20-50 42 4F 43 48 53 20 02  *RSD PTR PBOCHS .*\r\n"
     b"  7C430028: 00 00 00 00 24 00 00 00-98 FE 43 7C 00 00 00 00  *....$.....C|....*\r\n"
     b"12:00:01.250 a line with a host timestamp\r\n"
+    b"Dec  4 20:00:01 host kernel: a line with a syslog stamp\r\n"
+    b"Memory  Address with two spaces\r\n"
     b"[    1.000000] a kernel message\r\n"
     b"[    1.000000] a kernel message\r\n"
     b"   \r\n"
@@ -233,7 +235,8 @@ def shell_blocks(data: bytes, runs: bool = True) -> list[tuple[str, list]]:
 def test_shell_block_runs_match_lines() -> None:
     scanned = shell_blocks(SHELL_SESSION)
     assert [command for command, _ in scanned] == ["dmem 7C430018 24", "smbiosview -t 0"]
-    assert len(scanned[0][1]) == 13
+    assert len(scanned[0][1]) == 15
+    assert scanned[0][1][4].message == "a line with a syslog stamp"
     assert scanned == shell_blocks(SHELL_SESSION, runs=False)
 
 

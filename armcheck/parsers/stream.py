@@ -39,6 +39,8 @@ _TERMINAL_BYTES = (b"\x1b", b"\x00", b"\x08")
 # First characters of lines that carry no prefix (see parsers/base.py): a
 # line prefix starts with `>`, `[`, `<`, a digit or a month name (syslog).
 _NO_PREFIX_STARTS = frozenset(" \tBCEGHIKLPQRTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# First characters of a line prefix besides digits and a syslog stamp's month.
+_PREFIX_MARKS = frozenset("<>[")
 _LONE_CARRIAGE_RETURN = re.compile(rb"\r(?!\n)")
 _CSI = re.compile(rb"\x1b\[([0-9;?=>]*)([@-~])")
 
@@ -92,10 +94,15 @@ class LogParser:
         lines: list[LogLine] = []
         append = lines.append
         # tuple.__new__ builds each LogLine without the call through its
-        # generated __new__; a dump has many lines, and this loop sets their cost.
+        # generated __new__. A dump has many lines, so this loop sets the cost of a run.
         new_line = tuple.__new__
         for line_number, text in enumerate(texts, number):
-            if text and text[0] in _NO_PREFIX_STARTS:
+            first = text[:1]
+            if first in _NO_PREFIX_STARTS or (
+                # Besides `<`, `>`, `[` and digits, only a syslog stamp
+                # (`Dec  4 ...`) starts a prefix, and its fourth character is a space.
+                first and first not in _PREFIX_MARKS and not first.isdecimal() and text[3:4] != " "
+            ):
                 append(new_line(LogLine, (line_number, None, text, text, False)))
                 continue
             message, time, printk = split_prefix(text, self.clock, None)

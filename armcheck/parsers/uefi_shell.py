@@ -242,11 +242,12 @@ class ShellParser:
         structures: list[tuple[int, dict[str, str], LogLine]] = []
         for line in block:
             text = line.message
-            match = _SMBIOS_TYPE.match(text)
+            # The substring tests skip the patterns on lines they cannot match.
+            match = _SMBIOS_TYPE.match(text) if "Type=" in text else None
             if match:
                 structures.append((int(match.group(1)), {}, line))
                 continue
-            pair = _KEY_VALUE.match(text)
+            pair = _KEY_VALUE.match(text) if ":" in text else None
             if pair is None:
                 continue
             key, value = pair.groups()
