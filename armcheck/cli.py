@@ -82,5 +82,9 @@ class ArmcheckGroup(click.Group):
 @click.option("-v", "--verbose", count=True, help="More log output: -v for INFO, -vv for DEBUG.")
 def main(verbose: int) -> None:
     """Qualify ARM64 server firmware from its console."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    level = logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    elif verbose > 1:
+        level = logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,4 +1,4 @@
-"""What a live run collects in the UEFI shell and in the Linux shell.
+"""The commands a live run types in the UEFI shell and in the Linux shell.
 
 The run only types commands; the facts come later from the capture, through
 the same parsers that `armcheck check` runs on a saved capture. The one place
@@ -38,14 +38,15 @@ MAX_SPAN_DUMP = 0x10000
 # A margin past the start of the last table, to take its body in the same dump.
 SPAN_TAIL = 0x1000
 MAX_TABLE_DUMP = 0x100000
-# Each `dmem` costs about 0.2 s in edk2 under qemu whatever its size (the shell
-# echoes each typed character at about 10 ms), so a read for a 36-byte header
-# takes enough to hold a small table (RSDP, XSDT, FACS) too.
+# Each `dmem` costs about 0.2 s in edk2 under qemu whatever its size, because
+# the shell echoes each typed character about 10 ms after the last (measured
+# in captures under TCG). So a read for a 36-byte header dumps enough for a
+# small table (RSDP, XSDT, FACS) too.
 MIN_DUMP = 0x200
 # AML tables are the largest by far (hundreds of KB on servers, about 5 bytes
-# of console output each) and no check decodes them, so the UEFI shell walk
-# reads only their headers; when the run goes on to Linux it skips the DSDT
-# the FADT points to altogether. Their bytes and checksums come from sysfs.
+# of console output each) and no check decodes them. So the UEFI shell walk
+# reads only their headers, and when the run goes on to Linux it skips the
+# DSDT the FADT points to altogether. Their bytes and checksums come from sysfs.
 HEADER_ONLY = (b"DSDT", b"SSDT")
 
 ShellRunner = Callable[[str, float], str]
@@ -53,7 +54,7 @@ ShellRunner = Callable[[str, float], str]
 
 @dataclass
 class UefiCollection:
-    """What the UEFI shell session produced, for the run's own decisions."""
+    """The UEFI shell session's outputs and ACPI walk, for the run's own decisions."""
 
     outputs: dict[str, str] = field(default_factory=dict)
     acpi_walk: AcpiWalk | None = None

@@ -39,7 +39,7 @@ FIRMWARE_BANNER = (
 )
 SHELL_PROMPT = r"Shell> "
 # Countdowns before firmware boots on its own. Waiting them out is the cheapest
-# boot time to lose, so the run answers them: Enter takes a boot manager's
+# boot time to lose, so the run ends them with a key: Enter takes a boot manager's
 # default entry at once, and U-Boot is stopped and sent `boot` right away.
 UBOOT_AUTOBOOT = r"Hit any key to stop autoboot: *\d"
 UBOOT_PROMPT = r"\n=> $"

@@ -4,7 +4,7 @@ A fact is a dotted key (`acpi.spcr`, `linux.version`) with one or more
 observations. An observation is a value and the evidence for it: the source
 kind, the input file, the line number and the time where it was seen. When
 two sources disagree (the SMBIOS BIOS version and the banner), both
-observations are kept; `value()` returns the first one recorded, and parsers
+observations are kept. `value()` returns the first one recorded, and parsers
 record the most direct source first.
 
 A value of None is a recorded absence ("DMI not present or invalid"), with
@@ -51,7 +51,7 @@ SUMMARY_KEYS = (
 
 @dataclass(frozen=True)
 class Evidence:
-    """Where a fact was seen: source kind, input file, line number, time, and the text."""
+    """The place a fact was seen: source kind, input file, line number, time, and the text."""
 
     source: str
     file: str | None = None
@@ -82,7 +82,7 @@ class Evidence:
         )
 
     def where(self) -> str:
-        """A short location for reports: `file:line @ 1.234 s`."""
+        """Return a short location for reports: `file:line @ 1.234 s`."""
         place = self.file or self.source
         if self.line is not None:
             place += f":{self.line}"
@@ -122,7 +122,7 @@ class Facts:
         return bool(self.observations.get(key))
 
     def value(self, key: str, default: Any = None) -> Any:
-        """The first observed value of `key`, or `default` when it was never seen."""
+        """Return the first observed value of `key`, or `default` when it was never seen."""
         found = self.observations.get(key)
         return found[0].value if found else default
 
@@ -142,7 +142,7 @@ class Facts:
             self.observations.setdefault(key, []).extend(observations)
 
     def summary(self) -> dict[str, Any]:
-        """The summary object: one value per SUMMARY_KEYS key, None when not seen."""
+        """Build the summary object: one value per SUMMARY_KEYS key, None when not seen."""
         from armcheck.parsers.summary import build_summary
 
         return build_summary(self)

@@ -1,7 +1,7 @@
 """Show which stage a run is in and for how long.
 
-On a terminal, one line is redrawn in place (`[ 3.2 s] uefi-shell: dmem ...`);
-elsewhere (CI logs, pipes) each stage change is one plain line, so a log
+On a terminal, one line is redrawn in place (`[ 3.2 s] uefi-shell: dmem ...`).
+Elsewhere (CI logs, pipes) each stage change is one plain line, so a log
 reader sees the same story without carriage returns.
 """
 

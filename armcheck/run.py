@@ -198,16 +198,16 @@ def _load_profile(request: RunRequest, target: Target) -> tuple[Any, str]:
 
     if request.profile:
         path = find_profile(request.profile)
-        given, where = request.profile, "--profile"
+        requested, where = request.profile, "--profile"
     else:
-        given = target.profile or "sbbr"
+        requested = target.profile or "sbbr"
         source = Path(target.source).parent if target.source else None
         where = f"target {target.source or target.name}"
         try:
-            path = find_profile(given, source)
+            path = find_profile(requested, source)
         except ProfileError as err:
             raise ProfileError(f"{where}: {err}") from err
-    spec = given if path.parent == find_profile("sbbr").parent else str(path.resolve())
+    spec = requested if path.parent == find_profile("sbbr").parent else str(path.resolve())
     log.info("profile %s from %s", spec, where)
     return load_profile(str(path)), spec
 

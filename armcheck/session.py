@@ -1,10 +1,10 @@
 """Markers that a live run writes into its capture, and the run state read back from them.
 
 `armcheck check saved.cast` must give exactly the verdicts of the live run
-that recorded it. The verdicts depend on how far the run got (a check whose
-evidence lies in a stage the run never reached is an error, not a skip), so
-the run writes that into the capture as asciicast marker events and the
-offline check reads it back:
+that recorded it. The verdicts depend on how far the run got: a check whose
+evidence lies in a stage the run never reached is an error, not a skip. So
+the run writes its progress into the capture as asciicast marker events, and
+the offline check reads them back:
 
 - `run` first, which tells a capture of `armcheck run` from other captures;
 - the stage name (see STAGES) when the run enters a stage; the shell
@@ -20,10 +20,12 @@ offline check reads it back:
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 
 from armcheck.capture import MARKER, iter_events
+from armcheck.errors import CaptureFormatError
 
 POWER_ON = "power-on"
 FIRMWARE = "firmware"
@@ -86,7 +88,21 @@ class RunState:
 
 
 def read_run_state(path: str | os.PathLike[str]) -> RunState:
-    """Read the run markers of a capture; a capture without them was not a live run."""
+    """Read the run markers of a capture; a capture without them was not a live run.
+
+    `armcheck check` needs the state twice (for the verdict and for the facts
+    reader), so a capture unchanged since the last call is not read again.
+    Callers must not modify the returned state.
+    """
+    try:
+        stat = os.stat(path)
+    except OSError as err:
+        raise CaptureFormatError(f"cannot read capture {path}: {err.strerror}") from err
+    return _read_run_state(os.fspath(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_run_state(path: str, mtime_ns: int, size: int) -> RunState:
     state = RunState()
     pending: tuple[str, str, float] | None = None
     last_time = 0.0

@@ -7,7 +7,7 @@ TARGET on the command line is one of:
 - a serial device path (`/dev/ttyUSB0`, `/dev/pts/3`);
 - a pyserial URL (`rfc2217://host:port`, `socket://host:port`).
 
-`resolve_target` turns that string into a `Target`; `open_console` powers it
+`resolve_target` turns that string into a `Target`. `open_console` powers it
 on (where the target can be powered) and returns a Console whose capture
 starts at time zero.
 """
@@ -141,9 +141,9 @@ def make_transport(target: Target) -> Transport:
 def open_console(target: Target, capture: CaptureWriter | None) -> Console:
     """Open the target's console and power it on; time zero is the power-on.
 
-    For qemu the transport starts the process; for a board with a `power.on`
-    (or `power.cycle`) command it is run after the console is open, so that
-    the first byte is not missed. Without power control, time zero is the attach.
+    For qemu the transport starts the process. For a board with a `power.on`
+    (or `power.cycle`) command, the command runs after the console is open,
+    so that the first byte is not missed. Without power control, time zero is the attach.
     """
     transport = make_transport(target)
     console = Console(transport, capture, char_delay=target.char_delay)

@@ -228,7 +228,7 @@ def test_recorded_capture_verdict(
 
 
 def test_run_capture_json_has_run(tmp_path: Path) -> None:
-    # The JSON report of `armcheck check` on a capture of `armcheck run` says
+    # The JSON report of `armcheck check` on a capture of `armcheck run` records
     # how far that run got, as the report of the live run does.
     report = tmp_path / "report.json"
     armcheck("check", str(CAPTURES / "qemu-virt-run.cast"), "--json", str(report))

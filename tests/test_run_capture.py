@@ -1,6 +1,6 @@
 """A capture recorded by `armcheck run qemu-virt`, read back offline.
 
-captures/qemu-virt-run.cast holds a whole run: edk2 to the UEFI shell, the
+captures/qemu-virt-run.cast contains a whole run: edk2 to the UEFI shell, the
 collection there (dmem of the ACPI tables), the guest's boot, the Linux shell
 collection (tables sent back as base64 with md5sums) and the power-off.
 """

@@ -67,7 +67,7 @@ class Undecided(Exception):
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What the checks know about the run besides the facts.
+    """The run context the checks see besides the facts.
 
     `live` is true during `armcheck run` and when checking its capture.
     `reached` is the set of boot stages the run reached, and `complete` is

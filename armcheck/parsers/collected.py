@@ -3,9 +3,9 @@
 A run's capture marks each command it typed (`command linux-shell: TEXT`,
 see armcheck.session). The Linux shell helper frames each command's output
 between `ARMCHECK_BEGIN_N` and `ARMCHECK_END_N_STATUS` lines. This module
-takes the transcript lines of each such block and records what they show:
-the kernel release, the command line, watchdog and RTC devices, and the ACPI
-and SMBIOS tables sent back from sysfs as base64 with an md5sum each.
+takes the transcript lines of each such block and records what they show.
+That is the kernel release, the command line, watchdog and RTC devices, and
+the ACPI and SMBIOS tables sent back from sysfs as base64 with an md5sum each.
 
 The blocks are not boot log: `dmesg` prints the kernel log a second time,
 and `inputs` keeps these lines away from the boot-log parsers so that no
@@ -48,21 +48,21 @@ class Block:
 
 def command_blocks(lines: Iterable[Line], commands: list[CommandBlock]) -> list[Block]:
     """Cut the Linux shell commands' output out of transcript lines, by marker time."""
-    wanted = [block for block in commands if block.shell == LINUX_SHELL_STAGE]
-    blocks = [Block(block.command) for block in wanted]
-    if not wanted:
+    linux_commands = [block for block in commands if block.shell == LINUX_SHELL_STAGE]
+    blocks = [Block(block.command) for block in linux_commands]
+    if not linux_commands:
         return []
     index = 0
     inside = False
     # A line counts by the time of the byte that ended it: the line that carries
     # the BEGIN marker starts with the shell prompt, printed before the command.
     for line in lines:
-        while index < len(wanted) and line.end >= wanted[index].end:
+        while index < len(linux_commands) and line.end >= linux_commands[index].end:
             index += 1
             inside = False
-        if index >= len(wanted):
+        if index >= len(linux_commands):
             break
-        if line.end < wanted[index].start:
+        if line.end < linux_commands[index].start:
             continue
         text = line.text.strip()
         if _BEGIN.search(text) and not inside:
