@@ -10,11 +10,13 @@ been dumped.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from armcheck.acpi.dumps import MemoryImage, read_dmem
 from armcheck.acpi.rsdp import AcpiWalk, walk_rsdp
+from armcheck.parsers.uefi_shell import MEMMAP_LINE
 from armcheck.transcript import Line, lines_from_bytes
 
 log = logging.getLogger(__name__)
@@ -35,21 +37,37 @@ UEFI_COMMANDS: tuple[tuple[str, float], ...] = (
 # they cover replaces two per table. Each dmem line shows 16 bytes in about 78
 # characters of console output, so a larger span goes table by table instead.
 MAX_SPAN_DUMP = 0x10000
-# A margin past the start of the last table, to take its body in the same dump.
-SPAN_TAIL = 0x1000
+# edk2 puts the tables in pages next to the XSDT, mostly below it (on qemu's
+# virt machine all nine lie within 10 KiB). So the XSDT is read with a window
+# around it, which usually takes the tables in the same `dmem`; the ones
+# outside the window are dumped after, as one span when they are close.
+XSDT_WINDOW_BELOW = 0x4000
+XSDT_WINDOW_ABOVE = 0x200
 MAX_TABLE_DUMP = 0x100000
 # Each `dmem` costs about 0.2 s in edk2 under qemu whatever its size, because
 # the shell echoes each typed character about 10 ms after the last (measured
 # in captures under TCG). So a read for a 36-byte header dumps enough for a
 # small table (RSDP, XSDT, FACS) too.
 MIN_DUMP = 0x200
+DMEM_DEFAULT = 0x200
 # AML tables are the largest by far (hundreds of KB on servers, about 5 bytes
 # of console output each) and no check decodes them. So the UEFI shell walk
 # reads only their headers, and when the run goes on to Linux it skips the
 # DSDT the FADT points to altogether. Their bytes and checksums come from sysfs.
 HEADER_ONLY = (b"DSDT", b"SSDT")
 
+# Under qemu the run puts the same commands, and the `dmem` of the system
+# table, in a script on the FAT drive (console/qemu.py), and types only its
+# name: about 50 typed characters fewer, at about 10 ms each. The script's
+# last line prints UEFI_SCRIPT_DONE, which tells the run that it ended.
+UEFI_SCRIPT = "a.nsh"
+UEFI_SCRIPT_DONE = "armcheck-uefi-script-done"
+SYSTEM_TABLE_COMMAND = "dmem"
+# A command line as the shell echoes it while it runs a script: `Shell> ver`.
+SCRIPT_ECHO = re.compile(r"^(?:Shell|[A-Za-z][A-Za-z0-9]*:\\[^>]*)> (.+?)\s*$")
+
 ShellRunner = Callable[[str, float], str]
+ScriptRunner = Callable[[float], list[str]]
 
 
 @dataclass
@@ -76,9 +94,25 @@ class ShellMemory:
         self.skip: set[int] = set()
 
     def dump(self, address: int, length: int) -> None:
-        output = self.run(f"dmem {address:X} {length:X}", self.timeout)
+        # Without a length, dmem shows DMEM_DEFAULT bytes (UEFI Shell 2.2, dmem).
+        size = "" if length == DMEM_DEFAULT else f" {length:X}"
+        output = self.run(f"dmem {address:X}{size}", self.timeout)
         for block in read_dmem(text_lines(output)).memory.blocks:
             self.image.add(block.address, bytes(block.data))
+
+    def cached(self, address: int, length: int) -> bool:
+        data = self.image.read(address, length)
+        return data is not None and len(data) == length
+
+    def table_end(self, address: int) -> int | None:
+        """Return where the table at `address` ends, from its header if cached; None if not."""
+        head = self.image.read(address, 8)
+        if head is None or len(head) < 8:
+            return None
+        if head[:4] in HEADER_ONLY:
+            return address + 36
+        length = int.from_bytes(head[4:8], "little")
+        return address + length if 36 <= length <= MAX_TABLE_DUMP else address + 36
 
     def read(self, address: int, length: int) -> bytes | None:
         """Return `length` bytes at `address`, dumping what the cache lacks; None if unreadable."""
@@ -93,25 +127,64 @@ class ShellMemory:
         return cached if len(cached) == length else None
 
 
+def uefi_script_text() -> str:
+    """Return the script that runs UEFI_COMMANDS and the system table's `dmem`."""
+    commands = [command for command, _ in UEFI_COMMANDS] + [SYSTEM_TABLE_COMMAND]
+    return "\n".join([*commands, f"echo {UEFI_SCRIPT_DONE}"]) + "\n"
+
+
+def uefi_script_timeout() -> float:
+    return sum(timeout for _, timeout in UEFI_COMMANDS) + 30.0
+
+
+def split_script_output(lines: list[str], commands: list[str]) -> dict[str, str]:
+    """Split a script's output at the shell's echo of each of `commands`, in order.
+
+    A command whose echo is missing gets no entry.
+    """
+    outputs: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    pending = list(commands)
+    for line in lines:
+        echo = SCRIPT_ECHO.match(line)
+        if echo and pending and echo.group(1) == pending[0]:
+            current = outputs.setdefault(pending.pop(0), [])
+        elif current is not None:
+            current.append(line)
+    return {command: "\n".join(output) for command, output in outputs.items()}
+
+
 def collect_uefi(
     run: ShellRunner,
     on_step: Callable[[str], None] | None = None,
     linux_follows: bool = False,
+    run_script: ScriptRunner | None = None,
 ) -> UefiCollection:
     """Run the UEFI shell commands and walk the ACPI tables with `dmem`.
 
-    With `linux_follows`, the DSDT is left to the Linux collection, which reads
-    it whole from sysfs.
+    With `run_script`, the commands and the system table's `dmem` run from the
+    script of uefi_script_text(). With `linux_follows`, the DSDT is left to the
+    Linux collection, which reads it whole from sysfs.
     """
     collection = UefiCollection()
-    for command, timeout in UEFI_COMMANDS:
+    if run_script is not None:
         if on_step:
-            on_step(command)
-        collection.outputs[command] = run(command, timeout)
-
-    if on_step:
-        on_step("dmem (system table)")
-    system_table = read_dmem(text_lines(run("dmem", 30.0)))
+            on_step("the UEFI shell commands, from a script")
+        commands = [command for command, _ in UEFI_COMMANDS] + [SYSTEM_TABLE_COMMAND]
+        collection.outputs = split_script_output(run_script(uefi_script_timeout()), commands)
+        for command in commands:
+            if command not in collection.outputs:
+                collection.problems.append(f"the UEFI shell script did not run {command!r}")
+        table_output = collection.outputs.pop(SYSTEM_TABLE_COMMAND, "")
+    else:
+        for command, timeout in UEFI_COMMANDS:
+            if on_step:
+                on_step(command)
+            collection.outputs[command] = run(command, timeout)
+        if on_step:
+            on_step("dmem (system table)")
+        table_output = run(SYSTEM_TABLE_COMMAND, 30.0)
+    system_table = read_dmem(text_lines(table_output))
     pointer = system_table.pointers.get("acpi20") or system_table.pointers.get("acpi")
     rsdp_address = pointer[0] if pointer else 0
     if not rsdp_address:
@@ -121,7 +194,7 @@ def collect_uefi(
     if on_step:
         on_step("ACPI tables")
     memory = ShellMemory(run)
-    prefetch_tables(memory, rsdp_address)
+    prefetch_tables(memory, rsdp_address, memory_regions(collection.outputs.get("memmap", "")))
     if linux_follows:
         memory.skip.update(fadt_dsdt_addresses(memory, rsdp_address))
     collection.acpi_walk = walk_rsdp(memory.read, rsdp_address)
@@ -129,13 +202,48 @@ def collect_uefi(
     return collection
 
 
-def prefetch_tables(memory: ShellMemory, rsdp_address: int) -> None:
-    """Dump the RSDP, the XSDT, and the span of the tables it lists in one go when small."""
+def memory_regions(memmap: str) -> list[tuple[int, int]]:
+    """Return the (start, end) of each region in `memmap` output."""
+    regions = []
+    for line in memmap.splitlines():
+        match = MEMMAP_LINE.match(line)
+        if match:
+            start, pages = int(match.group(2), 16), int(match.group(3), 16)
+            regions.append((start, start + pages * 0x1000))
+    return regions
+
+
+def xsdt_window(address: int, regions: list[tuple[int, int]]) -> tuple[int, int]:
+    """Return the (start, end) to dump for the XSDT at `address`.
+
+    The window stays inside the memory map region that holds the XSDT, since
+    reading an address outside all regions can fault and stop the firmware.
+    With no such region it is the XSDT's first MIN_DUMP bytes.
+    """
+    for start, end in regions:
+        if start <= address < end:
+            return max(start, address - XSDT_WINDOW_BELOW), min(end, address + XSDT_WINDOW_ABOVE)
+    return address, address + MIN_DUMP
+
+
+def prefetch_tables(
+    memory: ShellMemory, rsdp_address: int, regions: list[tuple[int, int]] | None = None
+) -> None:
+    """Dump the RSDP, then the XSDT with the tables it lists, in as few `dmem` as it takes.
+
+    `regions` is the memory map (memory_regions), which bounds the window read
+    around the XSDT.
+    """
     rsdp = memory.read(rsdp_address, 36)
     if rsdp is None or rsdp[:8] != b"RSD PTR ":
         return
     xsdt_address = int.from_bytes(rsdp[24:32], "little")
-    head = memory.read(xsdt_address, 36) if xsdt_address else None
+    if not xsdt_address:
+        return
+    if memory.image.read(xsdt_address, 36) is None:
+        low, high = xsdt_window(xsdt_address, regions or [])
+        memory.dump(low, high - low)
+    head = memory.read(xsdt_address, 36)
     if head is None or head[:4] != b"XSDT":
         return
     length = int.from_bytes(head[4:8], "little")
@@ -145,10 +253,16 @@ def prefetch_tables(memory: ShellMemory, rsdp_address: int) -> None:
     entries = [
         int.from_bytes(xsdt[offset : offset + 8], "little") for offset in range(36, length - 7, 8)
     ]
-    entries = [entry for entry in entries if entry]
-    if not entries:
+    missing: list[tuple[int, int]] = []
+    for entry in filter(None, entries):
+        end = memory.table_end(entry)
+        if end is None:
+            missing.append((entry, entry + MIN_DUMP))
+        elif not memory.cached(entry, end - entry):
+            missing.append((entry, end))
+    if not missing:
         return
-    low, high = min(entries), max(entries) + SPAN_TAIL
+    low, high = min(start for start, _ in missing), max(end for _, end in missing)
     if high - low <= MAX_SPAN_DUMP:
         memory.dump(low, high - low)
 

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from armcheck import session
-from armcheck.collect import LINUX_COMMANDS, collect_uefi
+from armcheck.collect import LINUX_COMMANDS, UEFI_SCRIPT, UEFI_SCRIPT_DONE, collect_uefi
 from armcheck.console.base import Console
 from armcheck.deadline import Deadline
 from armcheck.errors import ConsoleTimeout, TargetError
@@ -124,8 +124,20 @@ class BootDriver:
             self.console.mark(session.command_marker(session.UEFI_SHELL, command))
             return shell.run(command, self.command_timeout(timeout))
 
+        script = getattr(self.console.transport, "uefi_scripts", {}).get(UEFI_SCRIPT)
+        run_script = None
+        if script:
+
+            def run_script(timeout: float) -> list[str]:
+                self.progress.set_detail(script)
+                self.console.mark(session.command_marker(session.UEFI_SHELL, script))
+                return shell.run_script(script, UEFI_SCRIPT_DONE, self.command_timeout(timeout))
+
         collection = collect_uefi(
-            run, on_step=self.progress.set_detail, linux_follows=self.linux_planned
+            run,
+            on_step=self.progress.set_detail,
+            linux_follows=self.linux_planned,
+            run_script=run_script,
         )
         for problem in collection.problems:
             log.warning("UEFI shell collection: %s", problem)

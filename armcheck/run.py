@@ -101,6 +101,11 @@ def prepare_target(request: RunRequest) -> Target:
         target.qemu[key] = value
     if "kernel" in overridden:
         target.qemu["guest"] = False
+    if target.kind == QEMU:
+        from armcheck.collect import UEFI_SCRIPT, uefi_script_text
+
+        # Goes on the FAT drive with the kernel, when there is one (console/qemu.py).
+        target.qemu["uefi_scripts"] = {UEFI_SCRIPT: uefi_script_text()}
     return target
 
 

@@ -177,6 +177,33 @@ class UefiShell:
         output = [line for line in output if not re.search(PAGE_BREAK, line)]
         return "\n".join(output)
 
+    def run_script(self, command: str, done: str, timeout: float = 60.0) -> list[str]:
+        """Run a shell script whose last line prints `done`; return the lines in between.
+
+        The lines include the shell's echo of each command in the script, such as
+        `Shell> ver`. An echo line is printed in two writes, prompt and then
+        command, so a prompt is no sign that the script ended: the `done` line is.
+        """
+        start = self.recorder.position()
+        deadline = Deadline(timeout)
+        self.console.sendline(command)
+        while True:
+            match = self.console.expect(
+                [rf"(?m)^{re.escape(done)}\r?$", PAGE_BREAK],
+                deadline.remaining(),
+                what=f"the end of the UEFI shell script {command!r}",
+            )
+            if match.index == 0:
+                break
+            self.console.send_key("ENTER")
+        self.console.expect(
+            self.prompt, deadline.remaining(), what=f"the UEFI shell prompt after {command!r}"
+        )
+        lines = [line.text for line in self.recorder.since(start)]
+        output = _drop_echo(lines, command)
+        end = next((i for i, line in enumerate(output) if line.strip() == done), len(output))
+        return [line for line in output[:end] if not re.search(PAGE_BREAK, line)]
+
     def start_linux(self, command_line: str, timeout: float = 30.0) -> None:
         """Start a kernel from the shell (an EFI stub image) and wait until it runs.
 
@@ -197,13 +224,16 @@ def os_start_line(boot: dict[str, Any], console: Console) -> str | None:
     """Return the UEFI shell line that starts the OS, or None when nothing names one.
 
     A target's `boot.uefi_shell_command` names it. For qemu with a kernel on a
-    FAT drive (the guest, or --kernel), the transport builds it.
+    FAT drive (the guest, or --kernel), the transport builds it and puts it in
+    a script on the same drive, so the line typed is only the script's name.
     """
     command = boot.get("uefi_shell_command")
     if command:
         return str(command)
     linux_boot = getattr(console.transport, "linux", None)
-    return linux_boot.shell_command() if linux_boot is not None else None
+    if linux_boot is None:
+        return None
+    return linux_boot.start_script or linux_boot.shell_command()
 
 
 def _drop_echo(lines: list[str], command: str) -> list[str]:

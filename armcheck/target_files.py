@@ -64,6 +64,7 @@ QEMU_KEYS = (
     "disk",
     "guest",
     "linux_boot",
+    "uefi_shell_options",
     "extra_args",
 )
 POWER_ACTIONS = ("on", "off", "cycle")
@@ -318,10 +319,11 @@ def _parse_qemu(check: _Checker, qemu: _Mapping) -> dict[str, Any]:
         value = check.string(qemu, key, f"console.qemu.{key}")
         if value is not None:
             options[key] = value
-    if "append" in qemu:
-        if not isinstance(qemu["append"], str):
-            raise check.fail(qemu.lines["append"], "console.qemu.append", "expected a string")
-        options["append"] = qemu["append"]
+    for key in ("append", "uefi_shell_options"):
+        if key in qemu:
+            if not isinstance(qemu[key], str):
+                raise check.fail(qemu.lines[key], f"console.qemu.{key}", "expected a string")
+            options[key] = qemu[key]
     smp = check.number(qemu, "smp", "console.qemu.smp", None, 1, int)
     if smp is not None:
         options["smp"] = smp

@@ -73,6 +73,10 @@ def test_shell_capture_memmap(shell_facts: Facts) -> None:
         "attributes": 0x8,
     }
     assert len(memmap) > 10
+    # Types with an underscore are rows too.
+    acpi = [entry for entry in memmap if entry["type"] == "ACPI_Recl"]
+    assert len(acpi) == 1 and acpi[0]["pages"] > 0
+    assert {"BS_Data", "RT_Code", "MMIO"} <= {entry["type"] for entry in memmap}
 
 
 def test_shell_capture_pci(shell_facts: Facts) -> None:

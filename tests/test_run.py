@@ -113,7 +113,12 @@ def test_run_qemu_virt_end_to_end(run_dir: Path) -> None:
     assert facts["acpi.spcr"][0]["value"]["interface_type"] == 3
     assert facts["linux.version"][0]["evidence"]["source"] == "linux-log"
     assert facts["smbios.version"][0]["value"] == "3.0"
-    assert markers(run_dir / "capture.cast")[-1] == "complete"
+    run_markers = markers(run_dir / "capture.cast")
+    assert run_markers[-1] == "complete"
+    # The fixed UEFI shell commands ran from the script on the FAT drive.
+    assert "command uefi-shell: FS0:\\a" in run_markers
+    assert facts["uefi.memmap"][0]["evidence"]["source"] == "uefi-shell"
+    assert facts["smbios.version"][0]["evidence"]["source"] in ("uefi-shell", "smbios-table")
 
 
 @pytest.mark.qemu

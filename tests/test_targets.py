@@ -13,12 +13,12 @@ from armcheck.cli import main
 from armcheck.console.firmware import find_uefi_firmware, list_descriptors
 from armcheck.console.qemu import (
     QemuTransport,
-    _copy_padded,
     find_guest,
     guest_dir,
     missing_guest_message,
     require_guest,
 )
+from armcheck.console.varstore import copy_sparse
 from armcheck.errors import TargetError
 from armcheck.target_files import builtin_names, builtin_target, load_target_text
 from armcheck.targets import COMMAND, QEMU, SERIAL, resolve_target
@@ -324,9 +324,7 @@ def test_qemu_linux_boot_modes(
         assert "-kernel" not in argv
         assert f"if=virtio,format=raw,readonly=on,file=fat:{folder / 'linux'}" in argv
         assert transport.linux is not None
-        assert transport.linux.shell_command() == (
-            "FS0:\\k initrd=\\i console=ttyAMA0"
-        )
+        assert transport.linux.shell_command() == ("FS0:\\k initrd=\\i console=ttyAMA0")
         extlinux = (folder / "linux" / "extlinux" / "extlinux.conf").read_text(encoding="utf-8")
         assert "initrd /i" in extlinux
 
@@ -336,7 +334,7 @@ def test_variable_store_copy_exact(tmp_path: Path) -> None:
     content = bytes(3 << 20) + b"\x01VARS" + bytes(100)
     template.write_bytes(content)
     copy = tmp_path / "vars.fd"
-    _copy_padded(template, copy, 4 << 20)
+    copy_sparse(template, copy, 4 << 20)
     data = copy.read_bytes()
     assert len(data) == 4 << 20
     assert data[: len(content)] == content

@@ -26,6 +26,7 @@ import ctypes
 import json
 import logging
 import os
+import re
 import select
 import shutil
 import signal
@@ -34,12 +35,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Callable
 
 from armcheck.console.base import Transport
 from armcheck.console.firmware import find_uboot, find_uefi_firmware
+from armcheck.console.varstore import DEFAULT_SHELL_OPTIONS, copy_sparse, variable_store
 from armcheck.errors import ConsoleClosed, ConsoleError, TargetError
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,9 @@ CONSOLE_CHARDEV = "armcheck-console"
 # File names of the guest's kernel and initramfs on the FAT drive.
 FAT_KERNEL = "k"
 FAT_INITRD = "i"
+# The script on the FAT drive that starts the kernel, and the drive's shell name.
+FAT_START_SCRIPT = "b.nsh"
+FAT_VOLUME = "FS0:"
 STDERR_TAIL_BYTES = 2000
 TERMINATE_GRACE = 5.0
 
@@ -77,6 +82,12 @@ class QemuOptions:
     disk: str | None = None
     guest: bool = False
     linux_boot: str = LINUX_SHELL
+    # Written to the UEFI shell's ShellOpt variable in a prepared variable
+    # store (console/varstore.py); empty for the firmware's blank template.
+    uefi_shell_options: str = DEFAULT_SHELL_OPTIONS
+    # Scripts for the UEFI shell, by file name, put on the FAT drive with the
+    # kernel. Set by the run (collect.py), not by target files.
+    uefi_scripts: dict[str, str] = field(default_factory=dict)
     extra_args: list[str] = field(default_factory=list)
 
     @classmethod
@@ -97,8 +108,10 @@ class LinuxBoot:
     kernel: str
     initrd: str | None
     append: str
+    # The shell's name for the FAT drive script that holds shell_command(), if any.
+    start_script: str | None = None
 
-    def shell_command(self, volume: str = "FS0:") -> str:
+    def shell_command(self, volume: str = FAT_VOLUME) -> str:
         """Return the UEFI shell line that starts the kernel's EFI stub with its initrd."""
         parts = [f"{volume}\\{self.kernel}"]
         if self.initrd:
@@ -119,6 +132,8 @@ class QemuTransport(Transport):
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at: float | None = None
         self.linux: LinuxBoot | None = None
+        # The shell's names (FS0:\\a) of the scripts on the FAT drive, by file name.
+        self.uefi_scripts: dict[str, str] = {}
         self.guest: GuestImage | None = None
         self._folder: Path | None = None
         self._stderr: IO[bytes] | None = None
@@ -165,7 +180,8 @@ class QemuTransport(Transport):
         if firmware == EDK2:
             uefi = find_uefi_firmware(self.options.machine)
             variables = folder / "vars.fd"
-            _copy_padded(uefi.vars_template, variables, uefi.code.stat().st_size)
+            template = variable_store(uefi, self.options.binary, self.options.uefi_shell_options)
+            copy_sparse(template, variables, uefi.code.stat().st_size)
             return [
                 "-drive",
                 f"if=pflash,format={uefi.code_format},readonly=on,file={uefi.code}",
@@ -203,14 +219,30 @@ class QemuTransport(Transport):
         return self._fat_drive(folder, kernel_path, initrd_path, append)
 
     def _fat_drive(self, folder: Path, kernel: Path, initrd: Path | None, append: str) -> list[str]:
-        """Put kernel and initrd on a read-only FAT drive (qemu's vvfat) for the firmware."""
+        """Put kernel, initrd and shell scripts on a read-only FAT drive (qemu's vvfat)."""
         drive = folder / "linux"
         drive.mkdir()
         # One-letter names: the edk2 shell echoes each typed character, at about
-        # 10 ms each under qemu's TCG, and the start line is typed on every run.
+        # 10 ms each under qemu's TCG. For the same reason the kernel's start
+        # line, and the commands the caller gives, go in scripts the shell runs.
         os.symlink(kernel.resolve(), drive / FAT_KERNEL)
         if initrd is not None:
             os.symlink(initrd.resolve(), drive / FAT_INITRD)
+        boot = LinuxBoot(FAT_KERNEL, FAT_INITRD if initrd is not None else None, append)
+        scripts = {**self.options.uefi_scripts, FAT_START_SCRIPT: boot.shell_command()}
+        for name, text in scripts.items():
+            if not re.fullmatch(r"[a-z0-9]{1,8}\.nsh", name):
+                raise TargetError(
+                    f"UEFI shell script name {name!r}: expected 1 to 8 letters and .nsh"
+                )
+            body = "\r\n".join(text.splitlines()) + "\r\n"
+            # The shell reads ASCII scripts, and UCS-2 ones that start with a byte-order mark.
+            data = (
+                body.encode("ascii") if body.isascii() else b"\xff\xfe" + body.encode("utf-16-le")
+            )
+            (drive / name).write_bytes(data)
+        self.uefi_scripts = {name: f"{FAT_VOLUME}\\{name[:-4]}" for name in scripts}
+        self.linux = replace(boot, start_script=self.uefi_scripts[FAT_START_SCRIPT])
         # U-Boot's distro boot looks for extlinux/extlinux.conf; edk2 ignores it.
         extlinux = drive / "extlinux"
         extlinux.mkdir()
@@ -219,7 +251,6 @@ class QemuTransport(Transport):
             lines.append(f"  initrd /{FAT_INITRD}")
         lines.append(f"  append {append}")
         (extlinux / "extlinux.conf").write_text("\n".join(lines) + "\n", encoding="ascii")
-        self.linux = LinuxBoot(FAT_KERNEL, FAT_INITRD if initrd is not None else None, append)
         return ["-drive", f"if=virtio,format=raw,readonly=on,file=fat:{drive}"]
 
     # --- Transport ------------------------------------------------------------------
@@ -394,27 +425,6 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
         )
     process.kill()
     process.wait()
-
-
-def _copy_padded(source: Path, destination: Path, size: int) -> None:
-    """Copy the variable store template, padded with zeros to the code size.
-
-    qemu's virt machine maps both pflash devices with the same size, so a
-    template shorter than the code image must be padded. Blocks of zeros are
-    skipped, which leaves a sparse file: Debian's 64 MiB template is mostly zeros.
-    """
-    block = 1 << 20
-    zeros = bytes(block)
-    with open(source, "rb") as reader, open(destination, "wb") as writer:
-        while True:
-            chunk = reader.read(block)
-            if not chunk:
-                break
-            if chunk == zeros[: len(chunk)]:
-                writer.seek(len(chunk), os.SEEK_CUR)
-            else:
-                writer.write(chunk)
-        writer.truncate(max(size, reader.tell()))
 
 
 def _existing_file(value: str, what: str) -> Path:

@@ -29,8 +29,9 @@ _SHELL_VERSION = re.compile(r"UEFI Interactive Shell v(\S+)")
 _UEFI_BANNER = re.compile(r"UEFI v(\d+\.\d+) \((.+), (0x[0-9A-Fa-f]+)\)")
 _TIME = re.compile(r"^\s*(\d\d):(\d\d):(\d\d)\s*(\(.*\))?\s*$")
 _DATE = re.compile(r"^\s*(\d\d)/(\d\d)/(\d{4})\s*$")
-_MEMMAP = re.compile(
-    r"^\s*([A-Za-z]+)\s+([0-9A-Fa-f]{16})-[0-9A-Fa-f]{16}\s+([0-9A-Fa-f]{16})\s+([0-9A-Fa-f]{16})"
+# A `memmap` row: type (BS_Data, ACPI_Recl, ...), start-end, pages, attributes.
+MEMMAP_LINE = re.compile(
+    r"^\s*([A-Za-z_]+)\s+([0-9A-Fa-f]{16})-[0-9A-Fa-f]{16}\s+([0-9A-Fa-f]{16})\s+([0-9A-Fa-f]{16})"
 )
 # dmem lines kept for one session's decode. A dump line shows 16 bytes, so
 # this is 1.6 MB of table bytes. That is more than the ACPI tables of large
@@ -212,7 +213,7 @@ class ShellParser:
     def _memmap(self, command: str, block: list[LogLine]) -> None:
         entries = []
         for line in block:
-            match = _MEMMAP.match(line.message)
+            match = MEMMAP_LINE.match(line.message)
             if match:
                 kind, start, pages, attributes = match.groups()
                 entries.append(
