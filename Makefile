@@ -12,7 +12,10 @@ setup: system venv guest
 system:
 	scripts/setup-system.sh
 
+# Bytecode for armcheck's own modules: an editable install has none, and where
+# PYTHONDONTWRITEBYTECODE is set, each command would compile them again.
 venv: $(VENV)/.installed
+	$(VENV)/bin/python -m compileall -q armcheck
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

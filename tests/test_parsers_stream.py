@@ -214,11 +214,15 @@ def shell_blocks(data: bytes, runs: bool = True) -> list[tuple[str, list]]:
 
     seen: list[tuple[str, list]] = []
     readers = dict(uefi_shell._READERS)
+    dmem = uefi_shell.ShellParser._dmem
     scan_run = stream._scan_shell_output
     for name in readers:
         uefi_shell._READERS[name] = lambda shell, command, block: seen.append(
             (command, list(block))
         )
+    uefi_shell.ShellParser._dmem = lambda shell, command, pieces: seen.append(  # type: ignore[method-assign]
+        (command, uefi_shell._lines(pieces))
+    )
     if not runs:
         stream._scan_shell_output = lambda parser, block, position, dirty, number: (
             position,
@@ -228,6 +232,7 @@ def shell_blocks(data: bytes, runs: bool = True) -> list[tuple[str, list]]:
         scan_blocks([data], LogParser(Facts(), "session.log"))
     finally:
         uefi_shell._READERS.update(readers)
+        uefi_shell.ShellParser._dmem = dmem  # type: ignore[method-assign]
         stream._scan_shell_output = scan_run
     return seen
 

@@ -75,7 +75,8 @@ def test_shell_capture_memmap(shell_facts: Facts) -> None:
     assert len(memmap) > 10
     # Types with an underscore are rows too.
     acpi = [entry for entry in memmap if entry["type"] == "ACPI_Recl"]
-    assert len(acpi) == 1 and acpi[0]["pages"] > 0
+    assert len(acpi) == 1
+    assert acpi[0]["pages"] > 0
     assert {"BS_Data", "RT_Code", "MMIO"} <= {entry["type"] for entry in memmap}
 
 
@@ -134,3 +135,52 @@ def test_shell_acpiview_block_decoded(tmp_path: Path) -> None:
     assert facts.summary()["acpi.tables"] == ["SPCR"]
     assert facts.summary()["acpi.spcr.interface_type"] == 3
     assert facts.first("acpi.spcr").evidence.source == UEFI_SHELL
+
+
+def scan_text(text: str) -> Facts:
+    from armcheck.parsers.stream import scan_blocks
+
+    facts = Facts()
+    scan_blocks([text.encode()], LogParser(facts, "loop.log"))
+    return facts
+
+
+SESSION_START = "UEFI Interactive Shell v2.2\nEDK II\nUEFI v2.70 (EDK II, 0x00010000)\n"
+SMBIOS_TYPE_1 = (
+    "Shell> smbiosview -t 1\n"
+    "Type=1, Handle=0x100\n"
+    "Structure Type: System Information\n"
+    "Manufacturer: QEMU\n"
+    "ProductName: QEMU Virtual Machine\n"
+)
+SMBIOS_TYPE_2 = (
+    "Shell> smbiosview -t 2\n"
+    "Type=2, Handle=0x200\n"
+    "Structure Type: Base Board Information\n"
+    "Manufacturer: QEMU\n"
+)
+
+
+def test_repeated_block_adds_no_observation() -> None:
+    once = scan_text(SESSION_START + SMBIOS_TYPE_1 + "Shell> \n")
+    twice = scan_text((SESSION_START + SMBIOS_TYPE_1 + "Shell> \n") * 2)
+    assert len(twice.all("smbios.system")) == len(once.all("smbios.system")) == 1
+    assert twice.first("smbios.system").evidence.line == 5
+
+
+def test_repeated_smbios_block_keeps_session_types() -> None:
+    # The second session repeats the type 1 block and adds type 2: its types are both.
+    text = SESSION_START + SMBIOS_TYPE_1 + "Shell> \n"
+    text += SESSION_START + SMBIOS_TYPE_1 + SMBIOS_TYPE_2 + "Shell> \n"
+    facts = scan_text(text)
+    values = [observation.value for observation in facts.all("smbios.types")]
+    assert values == [[1], [1, 2]]
+    second = facts.all("smbios.types")[1]
+    assert second.evidence.line == 14
+
+
+def test_changed_block_is_read_again() -> None:
+    changed = SMBIOS_TYPE_1.replace("QEMU Virtual Machine", "Other Machine")
+    facts = scan_text(SESSION_START + SMBIOS_TYPE_1 + SESSION_START + changed + "Shell> \n")
+    products = [observation.value["product"] for observation in facts.all("smbios.system")]
+    assert products == ["QEMU Virtual Machine", "Other Machine"]

@@ -25,7 +25,7 @@ from armcheck.parsers.base import HostClock, LogLine, ParseContext, split_prefix
 from armcheck.parsers.firmware import FirmwareParser
 from armcheck.parsers.linux import LinuxParser
 from armcheck.parsers.prefilter import candidate_starts, is_candidate
-from armcheck.parsers.uefi_shell import BLOCK_BREAKS, ShellParser
+from armcheck.parsers.uefi_shell import BLOCK_BREAKS, RawLines, ShellParser
 from armcheck.transcript import MAX_LINE_CHARS, Line, TranscriptBuilder
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,11 @@ _NO_PREFIX_STARTS = frozenset(" \tBCEGHIKLPQRTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _PREFIX_MARKS = frozenset("<>[")
 _LONE_CARRIAGE_RETURN = re.compile(rb"\r(?!\n)")
 _CSI = re.compile(rb"\x1b\[([0-9;?=>]*)([@-~])")
+# A line that LogParser.feed_block_output must give to split_prefix: it starts
+# with `<`, `>`, `[` or a digit, or with three characters and a space where the
+# first may start a syslog month (see _NO_PREFIX_STARTS). Searched from the
+# line feed before a run.
+_NEEDS_PREFIX = re.compile(rb"\n(?:[<>\[0-9\x80-\xff]|[^ \tBCEGHIKLPQRTUVWXYZa-z\n][^\n]{2} )")
 
 
 class LogParser:
@@ -257,13 +262,33 @@ def _scan_shell_output(
         return position, number
 
     data = block[position:stop]
+    count = data.count(b"\n")
+    if not _NEEDS_PREFIX.search(block, position - 1, stop) and block[position - 1] == 10:
+        # No line has a prefix to split: keep the bytes, and build lines only
+        # if the block is read (a repeat of a block read before is not).
+        parser.shell.add_block_lines(RawLines(number + 1, data, count, _plain_lines))
+        return stop, number + count
+    parser.feed_block_output(number + 1, _texts(data))
+    return stop, number + count
+
+
+def _texts(data: bytes) -> list[str]:
+    """Return the clean lines of `data`, which ends with a line feed."""
     try:
         texts = [text.rstrip("\r ") for text in data.decode("utf-8").split("\n")]
         texts.pop()
     except UnicodeDecodeError:
         texts = [_clean(raw) for raw in data.split(b"\n")[:-1]]
-    parser.feed_block_output(number + 1, texts)
-    return stop, number + len(texts)
+    return texts
+
+
+def _plain_lines(number: int, data: bytes) -> list[LogLine]:
+    """Build the LogLines of lines without prefixes, numbered from `number`."""
+    new_line = tuple.__new__
+    return [
+        new_line(LogLine, (line_number, None, text, text, False))
+        for line_number, text in enumerate(_texts(data), number)
+    ]
 
 
 def _terminal_line_starts(block: bytes) -> set[int]:

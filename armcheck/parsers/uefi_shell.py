@@ -24,6 +24,16 @@ MAX_BLOCK_LINES = 20000
 # more than join the block: `>` may start a prompt, and `UEFI` a banner.
 BLOCK_BREAKS = (b">", b"UEFI")
 
+# Readers whose only effect is facts recorded with set_once (smbiosview also
+# collects the types it saw). For them, a block with the same bytes as one
+# read before (the next boot of a board in a loop) would record nothing new,
+# so it is not read again.
+REPEAT_SAFE = frozenset({"memmap", "smbiosview", "pci", "sermode"})
+# Keys of blocks already read are kept up to this many, then cleared.
+# NOTE: a key is Python's 64-bit hash of the block, as for dmem sessions, so
+# two different blocks with equal hashes would count as a repeat.
+MAX_READ_BLOCKS = 4096
+
 _PROMPT = re.compile(r"^(?:Shell|[A-Za-z]+\d+:\\[^>\s]*)> ?(.*)$")
 _SHELL_VERSION = re.compile(r"UEFI Interactive Shell v(\S+)")
 _UEFI_BANNER = re.compile(r"UEFI v(\d+\.\d+) \((.+), (0x[0-9A-Fa-f]+)\)")
@@ -77,6 +87,45 @@ _PROCESSOR_FIELDS = {
 }
 
 
+class RawLines:
+    """Output lines of a shell block kept as the bytes read, and built into LogLines on demand.
+
+    `build(number, data)` returns the LogLines of `data`, the first numbered `number`.
+    The bytes serve as the key of a repeated block, so most repeats are never built.
+    """
+
+    __slots__ = ("number", "data", "count", "build")
+
+    def __init__(
+        self, number: int, data: bytes, count: int, build: Callable[[int, bytes], list[LogLine]]
+    ) -> None:
+        self.number = number
+        self.data = data
+        self.count = count
+        self.build = build
+
+    def lines(self) -> list[LogLine]:
+        return self.build(self.number, self.data)
+
+    def first_line(self) -> LogLine | None:
+        lines = self.build(self.number, self.data[: self.data.find(b"\n") + 1])
+        return lines[0] if lines else None
+
+
+def _lines(pieces: list[Any]) -> list[LogLine]:
+    lines: list[LogLine] = []
+    for piece in pieces:
+        if type(piece) is RawLines:
+            lines.extend(piece.lines())
+        else:
+            lines.append(piece)
+    return lines
+
+
+def _piece_key(piece: Any) -> Any:
+    return piece.data if type(piece) is RawLines else piece.message
+
+
 class ShellParser:
     """Records uefi.*, smbios.* and pci.* facts from UEFI shell command blocks."""
 
@@ -85,12 +134,18 @@ class ShellParser:
     ):
         self.ctx = ctx
         self.command: str | None = None
-        self.block: list[LogLine] = []
+        # The open block's lines: LogLines, and runs of lines kept as bytes (RawLines).
+        self.block: list[Any] = []
+        self._block_count = 0
         self._tables = tables
         self._date: str | None = None
         # Every `dmem` block of the session, decoded together when the session
         # ends: the ACPI 2.0 pointer comes from one dump and the tables from later ones.
-        self._dmem_lines: list[LogLine] = []
+        self._dmem_pieces: list[Any] = []
+        self._dmem_count = 0
+        # Hashes of (command, block contents) already read, for REPEAT_SAFE
+        # commands, with the SMBIOS types each smbiosview block showed.
+        self._read_blocks: dict[int, set[int]] = {}
         self._smbios_types: set[int] = set()
         self._smbios_line: LogLine | None = None
         self._last_command = ""
@@ -109,7 +164,7 @@ class ShellParser:
             self._last_command = command.split()[0].lower() if command else ""
             # Only commands with a reader open a block: the output of others
             # (or of a booted OS) must not be held line by line.
-            if command and command.split()[0].lower() in _READERS:
+            if command and command.split()[0].lower() in _BLOCK_COMMANDS:
                 self.command = command
             self.ctx.set_once("uefi.shell.seen", True, UEFI_SHELL, line)
             return
@@ -121,22 +176,30 @@ class ShellParser:
     def add_block_line(self, line: LogLine) -> None:
         """Add one output line, which is neither a prompt nor a banner, to the open block."""
         self.block.append(line)
-        if len(self.block) >= MAX_BLOCK_LINES:
+        self._block_count += 1
+        if self._block_count >= MAX_BLOCK_LINES:
             self._close()
 
     @property
     def block_room(self) -> int:
         """Number of lines `add_block_lines` may add before the open block must be closed."""
-        return max(0, MAX_BLOCK_LINES - 1 - len(self.block)) if self.command is not None else 0
+        if self.command is None:
+            return 0
+        return max(0, MAX_BLOCK_LINES - 1 - self._block_count)
 
-    def add_block_lines(self, lines: list[LogLine]) -> None:
+    def add_block_lines(self, lines: list[LogLine] | RawLines) -> None:
         """Add output lines to the open block, as `parse` would one by one.
 
         The caller guarantees that no line contains a text of BLOCK_BREAKS and
         that there are at most `block_room` lines.
         """
-        self.block.extend(lines)
-        if len(self.block) >= MAX_BLOCK_LINES:
+        if isinstance(lines, RawLines):
+            self.block.append(lines)
+            self._block_count += lines.count
+        else:
+            self.block.extend(lines)
+            self._block_count += len(lines)
+        if self._block_count >= MAX_BLOCK_LINES:
             self._close()
 
     def finish(self) -> None:
@@ -149,14 +212,15 @@ class ShellParser:
         self._smbios_line = None
 
     def _flush_dmem(self) -> None:
-        if self._dmem_lines and self._tables is not None:
+        if self._dmem_pieces and self._tables is not None:
             # A session that dumped the same bytes as an earlier one (a board
             # reset in a loop) would only repeat facts already recorded.
-            digest = hash(tuple(line.message for line in self._dmem_lines))
+            digest = hash(tuple(map(_piece_key, self._dmem_pieces)))
             if digest not in self._decoded_sessions:
                 self._decoded_sessions.add(digest)
-                self._tables("dmem", self._dmem_lines)
-        self._dmem_lines = []
+                self._tables("dmem", _lines(self._dmem_pieces))
+        self._dmem_pieces = []
+        self._dmem_count = 0
 
     def _banner(self, line: LogLine, text: str) -> None:
         match = _SHELL_VERSION.search(text)
@@ -172,19 +236,45 @@ class ShellParser:
             self.ctx.set_once("uefi.firmware_revision", firmware_revision, UEFI_SHELL, line)
 
     def _close(self) -> None:
-        command, block = self.command, self.block
+        command, pieces = self.command, self.block
         self.command = None
         self.block = []
-        if not command or not block:
+        self._block_count = 0
+        if not command or not pieces:
             return
         name = command.split()[0].lower()
+        if name == "dmem":
+            self._dmem(command, pieces)
+            return
         reader = _READERS.get(name)
-        if reader is not None:
-            try:
-                reader(self, command, block)
-            except (ValueError, IndexError) as err:
-                # A garbled block gives a partial document, not a failed run.
-                log.warning("%s: could not read the `%s` output: %s", self.ctx.file, command, err)
+        if reader is None:
+            return
+        key = None
+        if name in REPEAT_SAFE:
+            key = hash((command, *map(_piece_key, pieces)))
+            types = self._read_blocks.get(key)
+            if types is not None:
+                self._note_smbios_types(types, pieces)
+                return
+        smbios_before = set(self._smbios_types)
+        try:
+            reader(self, command, _lines(pieces))
+        except (ValueError, IndexError) as err:
+            # A garbled block gives a partial document, not a failed run.
+            log.warning("%s: could not read the `%s` output: %s", self.ctx.file, command, err)
+        if key is not None:
+            if len(self._read_blocks) >= MAX_READ_BLOCKS:
+                self._read_blocks.clear()
+            self._read_blocks[key] = self._smbios_types - smbios_before
+
+    def _note_smbios_types(self, types: set[int], pieces: list[Any]) -> None:
+        """Repeat what an smbiosview block read before did to the session's SMBIOS types."""
+        if not types:
+            return
+        if self._smbios_line is None:
+            first = pieces[0]
+            self._smbios_line = first.first_line() if type(first) is RawLines else first
+        self._smbios_types |= types
 
     def _add(self, key: str, value: Any, line: LogLine) -> None:
         # The same output in a later session (after a reset) adds nothing new.
@@ -227,11 +317,12 @@ class ShellParser:
         if entries:
             self._add("uefi.memmap", entries, block[0])
 
-    def _dmem(self, command: str, block: list[LogLine]) -> None:
+    def _dmem(self, command: str, pieces: list[Any]) -> None:
         # The RSDP, the XSDT and each table are usually dumped by separate
         # `dmem` commands, so the decoder gets every dump of the session at once.
-        self._dmem_lines.extend(block)
-        if len(self._dmem_lines) > MAX_DMEM_LINES:
+        self._dmem_pieces.extend(pieces)
+        self._dmem_count += sum(piece.count if type(piece) is RawLines else 1 for piece in pieces)
+        if self._dmem_count > MAX_DMEM_LINES:
             self._flush_dmem()
 
     def _acpiview(self, command: str, block: list[LogLine]) -> None:
@@ -345,9 +436,10 @@ _READERS: dict[str, Callable[[ShellParser, str, list[LogLine]], None]] = {
     "time": ShellParser._time,
     "date": ShellParser._date_command,
     "memmap": ShellParser._memmap,
-    "dmem": ShellParser._dmem,
+    # dmem blocks go to ShellParser._dmem, which gathers the session's dumps.
     "acpiview": ShellParser._acpiview,
     "smbiosview": ShellParser._smbiosview,
     "pci": ShellParser._pci,
     "sermode": ShellParser._sermode,
 }
+_BLOCK_COMMANDS = frozenset(_READERS) | {"dmem"}
