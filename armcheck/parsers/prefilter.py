@@ -152,19 +152,6 @@ PATTERNS = (
 )
 
 
-def candidate_starts(block: bytes, start: int = 0) -> list[int]:
-    """Return the sorted offsets of the lines of `block` that may hold a fact.
-
-    `block` starts with a line feed and ends with one; a line's offset is
-    the index of its first byte. Only matches at or after `start` count.
-    """
-    starts: set[int] = set()
-    for pattern in PATTERNS:
-        for match in pattern.finditer(block, start):
-            starts.add(block.rfind(b"\n", 0, match.start() + 1) + 1)
-    return sorted(starts)
-
-
 def is_candidate(text: str) -> bool:
     """Tell whether one clean line may hold a fact."""
     data = b"\n" + text.encode("utf-8", "replace")

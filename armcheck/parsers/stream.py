@@ -24,7 +24,7 @@ from armcheck.parsers import tables_bridge
 from armcheck.parsers.base import HostClock, LogLine, ParseContext, split_prefix
 from armcheck.parsers.firmware import FirmwareParser
 from armcheck.parsers.linux import LinuxParser
-from armcheck.parsers.prefilter import candidate_starts, is_candidate
+from armcheck.parsers.prefilter import PATTERNS, is_candidate
 from armcheck.parsers.uefi_shell import BLOCK_BREAKS, RawLines, ShellParser
 from armcheck.transcript import MAX_LINE_CHARS, Line, TranscriptBuilder
 
@@ -186,12 +186,11 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
     block = b"\n" + block
     size = len(block)
     dirty_set = _terminal_line_starts(block)
-    starts = sorted(dirty_set.union(candidate_starts(block)))
+    dirty = sorted(dirty_set)
+    candidates = _Candidates(block, dirty)
     shell = parser.shell
     firmware = parser.firmware
-    next_start = 0
     position = 1
-    dirty = sorted(dirty_set)
     while position < size:
         if shell.command is not None:
             end, number = _scan_shell_output(parser, block, position, dirty, number)
@@ -202,11 +201,9 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
             # A parser wants every line (see LogParser.wants_every_line).
             start = position
         else:
-            while next_start < len(starts) and starts[next_start] < position:
-                next_start += 1
-            if next_start == len(starts):
+            start = candidates.next(position)
+            if start < 0:
                 break
-            start = starts[next_start]
             number += block.count(b"\n", position, start)
         end = block.index(b"\n", start)
         number += 1
@@ -226,6 +223,44 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
             parser.feed(number, _clean(block[start:end]))
         position = end + 1
     return number + block.count(b"\n", position)
+
+
+UNSEARCHED = -2
+
+
+class _Candidates:
+    """The lines of a block worth parsing, found from a position on as the scan asks.
+
+    A line is a candidate when a prefilter pattern matches in it or when it
+    holds terminal controls (`dirty`, sorted line starts). Each pattern is
+    searched only past the position the scan reached, so the runs of shell
+    output that _scan_shell_output takes whole are not searched.
+    """
+
+    def __init__(self, block: bytes, dirty: list[int]) -> None:
+        self.block = block
+        self.dirty = dirty
+        # The line start of each pattern's next match: -1 when it has none
+        # left, UNSEARCHED before the first search.
+        self.found = [UNSEARCHED] * len(PATTERNS)
+
+    def next(self, position: int) -> int:
+        """Return the start of the first candidate line at or after `position`, or -1."""
+        block = self.block
+        best = -1
+        for index, pattern in enumerate(PATTERNS):
+            found = self.found[index]
+            if found == UNSEARCHED or 0 <= found < position:
+                # The line feed before `position` is where the line-start pattern anchors.
+                match = pattern.search(block, position - 1)
+                found = block.rfind(b"\n", 0, match.start() + 1) + 1 if match else -1
+                self.found[index] = found
+            if found >= 0 and (best < 0 or found < best):
+                best = found
+        index = bisect.bisect_left(self.dirty, position)
+        if index < len(self.dirty) and (best < 0 or self.dirty[index] < best):
+            best = self.dirty[index]
+        return best
 
 
 def _scan_shell_output(
