@@ -117,3 +117,15 @@ def test_empty_shell_options_keep_the_countdown(tmp_path: Path) -> None:
     finally:
         console.close()
         capture.close()
+
+
+def test_listing_target_prepares_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from armcheck.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    result = CliRunner().invoke(main, ["targets", "qemu-virt"])
+    assert result.exit_code == 0, result.output
+    assert "qemu-system-aarch64" in result.output
+    assert not (tmp_path / "armcheck" / "varstore").exists()

@@ -94,7 +94,8 @@ def _resolve_qemu(target: Target) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="armcheck-targets-"))
     resolved: dict[str, Any] = {}
     try:
-        argv = transport.build_command(folder)
+        # Listing a target must not boot the firmware to prepare its variable store.
+        argv = transport.build_command(folder, prepare_store=False)
         # The folder is made anew for each run; show where its files go, not this one.
         resolved["command"] = [arg.replace(str(folder), "RUN-FOLDER") for arg in argv]
     except ArmcheckError as err:

@@ -143,8 +143,12 @@ class QemuTransport(Transport):
 
     # --- command line ---------------------------------------------------------------
 
-    def build_command(self, folder: Path) -> list[str]:
-        """Return the qemu argv; files it needs (variable store, FAT drive) go into `folder`."""
+    def build_command(self, folder: Path, prepare_store: bool = True) -> list[str]:
+        """Return the qemu argv; files it needs (variable store, FAT drive) go into `folder`.
+
+        With `prepare_store` False, a variable store not prepared yet is not
+        prepared now (console/varstore.py): the firmware's template is used.
+        """
         options = self.options
         machine = ",".join(
             [options.machine] + [f"{key}={value}" for key, value in options.machine_options.items()]
@@ -166,7 +170,7 @@ class QemuTransport(Transport):
             "-qmp", f"unix:{folder / 'qmp.sock'},server=on,wait=off",
         ]
         # fmt: on
-        argv += self._firmware_args(folder)
+        argv += self._firmware_args(folder, prepare_store)
         argv += self._linux_args(folder)
         if options.disk:
             disk = _existing_file(options.disk, "disk")
@@ -175,12 +179,17 @@ class QemuTransport(Transport):
         argv += options.extra_args
         return argv
 
-    def _firmware_args(self, folder: Path) -> list[str]:
+    def _firmware_args(self, folder: Path, prepare_store: bool = True) -> list[str]:
         firmware = self.options.firmware
         if firmware == EDK2:
             uefi = find_uefi_firmware(self.options.machine)
             variables = folder / "vars.fd"
-            template = variable_store(uefi, self.options.binary, self.options.uefi_shell_options)
+            template = variable_store(
+                uefi,
+                self.options.binary,
+                self.options.uefi_shell_options,
+                prepare_missing=prepare_store,
+            )
             copy_sparse(template, variables, uefi.code.stat().st_size)
             return [
                 "-drive",

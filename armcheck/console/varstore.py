@@ -89,13 +89,18 @@ def store_key(uefi: UefiFirmware, binary: str, options: str) -> str:
 
 
 def variable_store(
-    uefi: UefiFirmware, binary: str, options: str, folder: Path | None = None
+    uefi: UefiFirmware,
+    binary: str,
+    options: str,
+    folder: Path | None = None,
+    prepare_missing: bool = True,
 ) -> Path:
     """Return the variable store template a run should copy.
 
     With no shell options, or a template that is not a raw file, that is the
     firmware's own template. Otherwise it is the prepared store, made on the
     first call (one boot of the firmware) and taken from `folder` after.
+    With `prepare_missing` False, a store not prepared yet gives the template.
     """
     if not options or uefi.vars_format != "raw":
         return uefi.vars_template
@@ -103,6 +108,8 @@ def variable_store(
     prepared = folder / f"vars-{store_key(uefi, binary, options)}.fd"
     if prepared.is_file():
         return prepared
+    if not prepare_missing:
+        return uefi.vars_template
     print(
         f"armcheck: preparing edk2's variable store with UEFI shell options {options!r} "
         f"(once per firmware build, about 5 s): {prepared}",
