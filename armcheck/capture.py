@@ -45,6 +45,8 @@ OUTPUT = "o"
 INPUT = "i"
 MARKER = "m"
 SECRET_MASK = "********"
+# (path, line) of truncated last events already warned about.
+_WARNED_TRUNCATED: set[tuple[str, int]] = set()
 CAPTURE_WIDTH = 100
 CAPTURE_HEIGHT = 31
 
@@ -278,7 +280,10 @@ def _parse_event(path: Path, number: int, raw: bytes, last: bool) -> Event | Non
         return Event(float(stamp), kind, text, number)
     except (ValueError, TypeError) as err:
         if last:
-            log.warning("%s:%d: skipped a truncated last event", path, number)
+            # Warned once per file and line, though `check` reads a capture twice.
+            if (str(path), number) not in _WARNED_TRUNCATED:
+                _WARNED_TRUNCATED.add((str(path), number))
+                log.warning("%s:%d: skipped a truncated last event", path, number)
             return None
         raise CaptureFormatError(f"{path}:{number}: invalid capture event ({err})") from err
 

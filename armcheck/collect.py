@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 
 # Commands typed in the UEFI shell, with their timeouts in seconds. `-b` is
 # left out on purpose: in the UEFI shell it turns pagination on.
+# `date` comes before `time`, so that the time is read with its date.
 UEFI_COMMANDS: tuple[tuple[str, float], ...] = (
     ("ver", 10.0),
-    ("time", 10.0),
     ("date", 10.0),
+    ("time", 10.0),
     ("sermode", 10.0),
     ("memmap", 20.0),
     ("smbiosview", 60.0),
@@ -39,7 +40,7 @@ UEFI_COMMANDS: tuple[tuple[str, float], ...] = (
 MAX_SPAN_DUMP = 0x10000
 # edk2 puts the tables in pages next to the XSDT, mostly below it (on qemu's
 # virt machine all nine lie within 10 KiB). So the XSDT is read with a window
-# around it, which usually takes the tables in the same `dmem`; the ones
+# around it, which usually takes the tables in the same `dmem`. The tables
 # outside the window are dumped after, as one span when they are close.
 XSDT_WINDOW_BELOW = 0x4000
 XSDT_WINDOW_ABOVE = 0x200
@@ -59,10 +60,12 @@ HEADER_ONLY = (b"DSDT", b"SSDT")
 # Under qemu the run puts the same commands, and the `dmem` of the system
 # table, in a script on the FAT drive (console/qemu.py), and types only its
 # name: about 50 typed characters fewer, at about 10 ms each. The script's
-# last line prints UEFI_SCRIPT_DONE, which tells the run that it ended.
+# last line prints UEFI_SCRIPT_DONE, which marks its end for the run.
 UEFI_SCRIPT = "a.nsh"
 UEFI_SCRIPT_DONE = "armcheck-uefi-script-done"
 SYSTEM_TABLE_COMMAND = "dmem"
+# The edk2 shell's message for a command it cannot find.
+NOT_RECOGNIZED = "is not recognized as an internal or external command"
 # A command line as the shell echoes it while it runs a script: `Shell> ver`.
 SCRIPT_ECHO = re.compile(r"^(?:Shell|[A-Za-z][A-Za-z0-9]*:\\[^>]*)> (.+?)\s*$")
 
@@ -77,6 +80,8 @@ class UefiCollection:
     outputs: dict[str, str] = field(default_factory=dict)
     acpi_walk: AcpiWalk | None = None
     problems: list[str] = field(default_factory=list)
+    # Commands the shell did not run (not found), as "COMMAND: the shell's message".
+    failures: list[str] = field(default_factory=list)
 
 
 def text_lines(text: str) -> list[Line]:
@@ -127,6 +132,11 @@ class ShellMemory:
         return cached if len(cached) == length else None
 
 
+def not_recognized(lines: list[str]) -> str | None:
+    """Return the shell's "not recognized" message among `lines`, or None."""
+    return next((line.strip() for line in lines if NOT_RECOGNIZED in line), None)
+
+
 def uefi_script_text() -> str:
     """Return the script that runs UEFI_COMMANDS and the system table's `dmem`."""
     commands = [command for command, _ in UEFI_COMMANDS] + [SYSTEM_TABLE_COMMAND]
@@ -171,11 +181,14 @@ def collect_uefi(
         if on_step:
             on_step("the UEFI shell commands, from a script")
         commands = [command for command, _ in UEFI_COMMANDS] + [SYSTEM_TABLE_COMMAND]
-        collection.outputs = split_script_output(run_script(uefi_script_timeout()), commands)
+        lines = run_script(uefi_script_timeout())
+        collection.outputs = split_script_output(lines, commands)
         for command in commands:
             if command not in collection.outputs:
                 collection.problems.append(f"the UEFI shell script did not run {command!r}")
-        table_output = collection.outputs.pop(SYSTEM_TABLE_COMMAND, "")
+                collection.failures.append(
+                    f"{command}: not run by the script ({not_recognized(lines) or 'no echo'})"
+                )
     else:
         for command, timeout in UEFI_COMMANDS:
             if on_step:
@@ -183,7 +196,12 @@ def collect_uefi(
             collection.outputs[command] = run(command, timeout)
         if on_step:
             on_step("dmem (system table)")
-        table_output = run(SYSTEM_TABLE_COMMAND, 30.0)
+        collection.outputs[SYSTEM_TABLE_COMMAND] = run(SYSTEM_TABLE_COMMAND, 30.0)
+    for command, output in collection.outputs.items():
+        message = not_recognized(output.splitlines())
+        if message:
+            collection.failures.append(f"{command}: {message}")
+    table_output = collection.outputs.pop(SYSTEM_TABLE_COMMAND, "")
     system_table = read_dmem(text_lines(table_output))
     pointer = system_table.pointers.get("acpi20") or system_table.pointers.get("acpi")
     rsdp_address = pointer[0] if pointer else 0
@@ -216,7 +234,7 @@ def memory_regions(memmap: str) -> list[tuple[int, int]]:
 def xsdt_window(address: int, regions: list[tuple[int, int]]) -> tuple[int, int]:
     """Return the (start, end) to dump for the XSDT at `address`.
 
-    The window stays inside the memory map region that holds the XSDT, since
+    The window stays inside the memory map region that contains the XSDT, since
     reading an address outside all regions can fault and stop the firmware.
     With no such region it is the XSDT's first MIN_DUMP bytes.
     """

@@ -38,6 +38,8 @@ FIRMWARE_BANNER = (
     r"American Megatrends|NOTICE:  BL1: "
 )
 SHELL_PROMPT = r"Shell> "
+# Exit statuses of a POSIX shell for a command it could not find (127) or run (126).
+COMMAND_NOT_RUN = (126, 127)
 # Countdowns before firmware boots on its own. Waiting them out is the cheapest
 # boot time to lose, so the run ends them with a key: Enter takes a boot manager's
 # default entry at once, and U-Boot is stopped and sent `boot` right away.
@@ -141,6 +143,8 @@ class BootDriver:
         )
         for problem in collection.problems:
             log.warning("UEFI shell collection: %s", problem)
+        for failure in collection.failures:
+            self.console.mark(session.collection_failed_marker(session.UEFI_SHELL, failure))
         return shell
 
     def linux_command(self) -> str | None:
@@ -219,7 +223,15 @@ class BootDriver:
         for command, timeout in LINUX_COMMANDS:
             self.progress.set_detail(command.split(" &&")[0][:60])
             self.console.mark(session.command_marker(session.LINUX_SHELL, command))
-            linux.run(command, self.command_timeout(timeout), strip_printk=command != "dmesg")
+            result = linux.run(
+                command, self.command_timeout(timeout), strip_printk=command != "dmesg"
+            )
+            if result.status in COMMAND_NOT_RUN:
+                first = result.output.strip().splitlines()[:1]
+                problem = f"{command.split(' &&')[0]}: exit status {result.status}"
+                problem += f": {first[0]}" if first else ""
+                log.warning("Linux shell collection: %s", problem)
+                self.console.mark(session.collection_failed_marker(session.LINUX_SHELL, problem))
 
         self.progress.set_stage(session.POWER_OFF)
         if self.target.kind == QEMU:

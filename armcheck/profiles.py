@@ -248,6 +248,18 @@ class _Marks:
                     return key_node, value_node
         return None
 
+    def at(self, *keys: str) -> str:
+        """Return `file:line` of the deepest of the nested `keys` found, such as a check's field."""
+        node: yaml.Node = self.root
+        mark = self.root.start_mark
+        for key in keys:
+            found = self._find(node, key)
+            if found is None:
+                break
+            mark = found[0].start_mark
+            node = found[1]
+        return f"{self.path}:{mark.line + 1}"
+
     def key(self, key: str, section: str | None = None) -> str:
         """Return `file:line` of `key` at the top level or inside `section`."""
         node: yaml.Node | None = self.root
@@ -297,21 +309,24 @@ def _read_checks(profile: Profile, checks: Any, where: _Marks) -> None:
             check_id, check.level, check.severity
         )
         for key, value in entry.items():
+            # Errors about one setting point at its own line.
+            field_origin = where.at("checks", str(check_id), str(key))
             if key == "level":
-                setting.level = _choice(value, LEVELS, "level", origin)
+                setting.level = _choice(value, LEVELS, "level", field_origin)
             elif key == "severity":
-                setting.severity = _choice(value, SEVERITIES, "severity", origin)
+                setting.severity = _choice(value, SEVERITIES, "severity", field_origin)
             elif key in check.defaults:
-                setting.params[key] = _parameter(check.defaults[key], key, value, origin)
+                setting.params[key] = _parameter(check.defaults[key], key, value, field_origin)
                 if key in check.choices and setting.params[key] not in check.choices[key]:
                     allowed = ", ".join(str(choice) for choice in check.choices[key])
                     raise ProfileError(
-                        f"{origin}: invalid {key} {value!r} for {check_id}; use one of {allowed}"
+                        f"{field_origin}: invalid {key} {value!r} for {check_id}; "
+                        f"use one of {allowed}"
                     )
             else:
                 names = ", ".join(list(SETTING_KEYS) + sorted(check.defaults))
                 raise ProfileError(
-                    f"{origin}: {check_id} has no parameter {key!r}; it takes {names}"
+                    f"{field_origin}: {check_id} has no parameter {key!r}; it takes {names}"
                 )
         setting.origin = origin
         profile.checks[check_id] = setting
@@ -372,7 +387,10 @@ def _read_waivers(profile: Profile, waivers: Any, where: _Marks) -> None:
             )
         until = entry.get("until")
         if until is not None and not isinstance(until, date):
-            raise ProfileError(f"{origin}: waiver `until` {until!r} is not a date (YYYY-MM-DD)")
+            raise ProfileError(
+                f"{where.at('waivers', str(check_id), 'until')}: waiver `until` {until!r} "
+                "is not a date (YYYY-MM-DD)"
+            )
         profile.waivers[check_id] = Waiver(
             check_id, str(entry["reason"]).strip(), until, str(entry.get("reference") or ""), origin
         )

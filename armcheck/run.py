@@ -135,6 +135,12 @@ def drive(driver: BootDriver, capture: CaptureWriter, linux: bool) -> None:
 def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
     """Run the whole job and return the outcome; reports are written in every case."""
     target = prepare_target(request)
+    if request.linux and target.credentials:
+        from armcheck.shells import Credentials
+
+        # A missing password variable is a usage error: report it before power-on,
+        # not at the login prompt after a whole boot.
+        Credentials.from_target(target.credentials, target.name)
     profile, profile_spec = _load_profile(request, target)
     run_dir = request.run_dir or default_run_dir(target)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,9 @@ the offline check reads them back:
   so that parsers can tell command output from the boot log;
 - `not planned: STAGE` for a stage the run leaves out on purpose (`--no-linux`,
   a target without a UEFI shell), so that its checks are skipped, not errors;
+- `collection failed: STAGE: PROBLEM` when a command armcheck ran in a shell
+  failed (not found by the shell), so that the checks that needed its output
+  are errors, not skips;
 - `error: MESSAGE` when the run ends early (console lost, timeout, panic);
 - `interrupted` on Ctrl-C, and `complete` when every stage finished.
 """
@@ -43,6 +46,7 @@ OUTPUT_END = "ARMCHECK_END_"
 COMMAND_PREFIX = "command "
 ERROR_PREFIX = "error: "
 NOT_PLANNED_PREFIX = "not planned: "
+COLLECTION_FAILED_PREFIX = "collection failed: "
 COMPLETE = "complete"
 INTERRUPTED = "interrupted"
 
@@ -53,6 +57,10 @@ def command_marker(shell: str, command: str) -> str:
 
 def not_planned_marker(stage: str) -> str:
     return NOT_PLANNED_PREFIX + stage
+
+
+def collection_failed_marker(stage: str, problem: str) -> str:
+    return f"{COLLECTION_FAILED_PREFIX}{stage}: {problem.splitlines()[0] if problem else ''}"
 
 
 def error_marker(message: str) -> str:
@@ -78,6 +86,8 @@ class RunState:
     reached: list[str] = field(default_factory=list)
     not_planned: list[str] = field(default_factory=list)
     commands: list[CommandBlock] = field(default_factory=list)
+    # Per stage, the problems of commands that failed there (first one first).
+    collection_failures: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
     complete: bool = False
     interrupted: bool = False
@@ -124,6 +134,9 @@ def _read_run_state(path: str, mtime_ns: int, size: int) -> RunState:
             pending = (shell, command, event.time)
         elif label.startswith(NOT_PLANNED_PREFIX):
             state.not_planned.append(label[len(NOT_PLANNED_PREFIX) :])
+        elif label.startswith(COLLECTION_FAILED_PREFIX):
+            stage, _, problem = label[len(COLLECTION_FAILED_PREFIX) :].partition(": ")
+            state.collection_failures.setdefault(stage, []).append(problem)
         elif label.startswith(ERROR_PREFIX.strip()):
             state.error = label[len(ERROR_PREFIX) :] if label.startswith(ERROR_PREFIX) else ""
         elif label == COMPLETE:

@@ -187,13 +187,14 @@ class UefiShell:
         start = self.recorder.position()
         deadline = Deadline(timeout)
         self.console.sendline(command)
+        missing = rf"'{re.escape(command)}' is not recognized as an internal or external command"
         while True:
             match = self.console.expect(
-                [rf"(?m)^{re.escape(done)}\r?$", PAGE_BREAK],
+                [rf"(?m)^{re.escape(done)}\r?$", PAGE_BREAK, missing],
                 deadline.remaining(),
                 what=f"the end of the UEFI shell script {command!r}",
             )
-            if match.index == 0:
+            if match.index != 1:
                 break
             self.console.send_key("ENTER")
         self.console.expect(

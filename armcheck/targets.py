@@ -99,6 +99,11 @@ def resolve_target(spec: str | None, baud: int = 115200) -> Target:
     target = builtin_target(spec)
     if target is not None:
         return target
+    if spec.endswith((".yaml", ".yml")):
+        raise TargetError(
+            f"target file not found: {spec}; give the path of an existing YAML target file "
+            "(see docs/targets.md) or a built-in name (see `armcheck targets`)"
+        )
     raise TargetError(
         f"unknown target {spec!r}: give a built-in name (see `armcheck targets`), a YAML "
         "target file, a serial device path such as /dev/ttyUSB0, or a URL such as "

@@ -21,7 +21,7 @@ from armcheck.profiles import Profile
 from armcheck.reports.json_report import write_json
 from armcheck.reports.junit import write_junit
 from armcheck.results import CheckResult, exit_status
-from armcheck.session import RunState, read_run_state
+from armcheck.session import LINUX, LINUX_SHELL, RunState, read_run_state
 
 
 def run_state_of(paths: Sequence[str | os.PathLike[str]]) -> RunState:
@@ -66,6 +66,12 @@ def decide(
         reached=[*state.reached, *state.not_planned],
         complete=state.complete or not state.live,
         target=target,
+        # The checks count the Linux shell as part of the `linux` stage.
+        failed={
+            (LINUX if stage == LINUX_SHELL else stage): problems
+            for stage, problems in state.collection_failures.items()
+        },
+        not_planned=state.not_planned,
     )
     return run_checks(facts, profile, context), context
 

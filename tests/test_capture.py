@@ -24,7 +24,7 @@ from armcheck.capture import (
 )
 from armcheck.console.base import Console
 from armcheck.console.serial import SerialTransport
-from armcheck.errors import CaptureFormatError
+from armcheck.errors import CaptureFormatError, ConsoleTimeout
 from armcheck.targets import SerialSettings
 from armcheck.transcript import lines_from_bytes
 
@@ -98,6 +98,30 @@ def test_console_sendline_secret_masked(tmp_path: Path, pty_pair) -> None:
     capture.close()
     assert received == b"s3cret-pass\r"
     assert "s3cret-pass" not in path.read_text()
+
+
+def test_echoed_secret_masked_in_errors(tmp_path: Path, pty_pair) -> None:
+    # A board that echoes the password, then hangs: the timeout's "last lines
+    # seen" and the matches must show the mask, as the capture does.
+    capture = CaptureWriter(tmp_path / "echo.cast")
+    console = Console(SerialTransport(SerialSettings(port=pty_pair.path)), capture)
+    console.open()
+    os.write(pty_pair.master, b"Password: ")
+    console.expect("Password: ", 5)
+    console.sendline("s3cret-pass", secret=True)
+    received = b""
+    while not received.endswith(b"\r"):
+        received += os.read(pty_pair.master, 100)
+    os.write(pty_pair.master, received + b"\nLogin incorrect\n")
+    match = console.expect("Login incorrect", 5)
+    with pytest.raises(ConsoleTimeout) as raised:
+        console.expect("never shown", 0.3)
+    console.close()
+    capture.close()
+    assert "s3cret-pass" not in match.before
+    assert "s3cret-pass" not in str(raised.value)
+    assert SECRET_MASK in str(raised.value)
+    assert all("s3cret-pass" not in line for line in console.recent_lines())
 
 
 def test_capture_truncated_last_line(tmp_path: Path) -> None:

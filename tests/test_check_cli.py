@@ -285,3 +285,16 @@ def test_damaged_capture_exits_3(tmp_path: Path) -> None:
 
     assert result.returncode == 3
     assert f"{damaged}:41: invalid capture event" in result.stderr
+
+
+def test_check_cut_run_capture_says_why(tmp_path: Path) -> None:
+    # A run capture cut inside its last event, the `complete` marker.
+    source = Path(__file__).parents[1] / "captures" / "qemu-virt-run.cast"
+    data = source.read_bytes().rstrip(b"\n")
+    cut = tmp_path / "cut.cast"
+    cut.write_bytes(data[:-5])
+    result = armcheck("check", str(cut))
+    assert result.returncode == 3
+    assert "ends before the run's `complete` marker" in result.stderr
+    assert "interrupted" not in result.stderr
+    assert result.stderr.count("skipped a truncated last event") == 1

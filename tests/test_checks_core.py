@@ -75,6 +75,34 @@ def test_undecided_live_reached_is_skipped() -> None:
     assert result.status == Status.SKIPPED
 
 
+def test_undecided_failed_command_is_error() -> None:
+    # The UEFI shell's commands failed and Linux was left out: nothing could show the SPCR.
+    check = CATALOGUE["uart.interrupt"]
+    context = context_from_facts(
+        Facts(),
+        live=True,
+        reached=["firmware", "uefi-shell", "linux", "linux-shell"],
+        failed={"uefi-shell": ["dmem: 'dmem' is not recognized"]},
+        not_planned=["linux", "linux-shell"],
+    )
+    result = run_check(check, Facts(), check.defaults, context)
+    assert result.status == Status.ERROR
+    assert "a command failed in the uefi-shell stage: dmem:" in result.message
+
+
+def test_undecided_failed_command_other_stage_ran() -> None:
+    # Linux ran its collection without failures, so the table is really missing.
+    check = CATALOGUE["uart.interrupt"]
+    context = context_from_facts(
+        Facts(),
+        live=True,
+        reached=["firmware", "uefi-shell", "linux"],
+        failed={"uefi-shell": ["dmem: 'dmem' is not recognized"]},
+    )
+    result = run_check(check, linux_only_facts(), check.defaults, context)
+    assert result.status == Status.SKIPPED
+
+
 def test_no_evidence_never_passes() -> None:
     statuses = {
         run_check(check, Facts(), check.defaults, CheckContext()).status

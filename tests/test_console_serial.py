@@ -430,3 +430,9 @@ def test_cli_capture_interrupt_exit_130(pty_pair, tmp_path: Path) -> None:
     assert "interrupted" in stderr.decode()
     assert read_capture(cast).output_bytes() == b"recorded before Ctrl-C\r\n"
     assert not read_capture(cast).truncated
+
+
+def test_cli_capture_missing_target_file(tmp_path: Path) -> None:
+    result = run_capture(["capture", str(tmp_path / "board.yaml"), "-o", str(tmp_path / "u.cast")])
+    assert result.returncode == EXIT_USAGE
+    assert f"target file not found: {tmp_path / 'board.yaml'}" in result.stderr.decode()

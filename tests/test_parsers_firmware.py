@@ -39,7 +39,7 @@ def test_tianocore_banner_and_board_lines() -> None:
 def test_edk2_banner_with_version() -> None:
     facts = parse_lines("UEFI firmware (version 2.2.0 built at 12:00:00 on Jan  1 2024)")
     assert facts.value("firmware.version") == "2.2.0"
-    assert facts.value("firmware.release_date") == "12:00:00 Jan  1 2024"
+    assert facts.value("firmware.release_date") == "Jan  1 2024 12:00:00"
 
 
 def test_edk2_banner_without_version() -> None:

@@ -91,6 +91,19 @@ def test_unknown_check_names_line(tmp_path: Path) -> None:
     assert f"{path}:4" in profile_error(path)
 
 
+def test_unknown_parameter_names_its_line(tmp_path: Path) -> None:
+    text = "name: p\nextends: sbbr\nchecks:\n  uart.console:\n    expectd: ttyAMA0\n"
+    path = write(tmp_path, "p.yaml", text)
+    message = profile_error(path)
+    assert f"{path}:5: uart.console has no parameter 'expectd'" in message
+
+
+def test_bad_waiver_date_names_its_line(tmp_path: Path) -> None:
+    text = "extends: sbbr\nwaivers:\n  rtc.os_driver:\n    reason: x\n    until: 31/03/2027\n"
+    path = write(tmp_path, "p.yaml", text)
+    assert f"{path}:5: waiver `until` '31/03/2027' is not a date" in profile_error(path)
+
+
 def test_unknown_check_named(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", "name: p\nchecks:\n  uart.spcr_bogus:\n")
     assert "uart.spcr_bogus" in profile_error(path)

@@ -7,8 +7,11 @@ other end as it would read /dev/ttyUSB0.
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -97,3 +100,86 @@ def test_run_board_replayed_through_pty(tmp_path: Path) -> None:
     assert report["run"]["reached"] == ["firmware", "uefi-shell", "linux", "linux-shell"]
     sources = {obs["evidence"]["source"] for obs in report["facts"]["facts"]["acpi.spcr"]}
     assert sources == {"uefi-shell", "linux-shell"}
+
+
+def test_run_board_unset_password_before_power_on(pty_pair, tmp_path: Path) -> None:
+    target = tmp_path / "board.yaml"
+    target.write_text(
+        f"console:\n  serial: {pty_pair.path}\n"
+        "credentials:\n  user: root\n  password_env: ARMCHECK_TEST_UNSET_PASSWORD\n"
+    )
+    result = run_on(str(target), tmp_path / "run", "--timeout", "30")
+
+    assert result.returncode == 2, result.stderr
+    assert "ARMCHECK_TEST_UNSET_PASSWORD" in result.stderr
+    assert "which is not set" in result.stderr
+    # Nothing was powered on or recorded.
+    assert not (tmp_path / "run" / "capture.cast").exists()
+
+
+def test_run_board_cause_before_and_after_verdicts(pty_pair, tmp_path: Path) -> None:
+    # One pipe for both streams, as in a CI log.
+    result = subprocess.run(
+        [*ARMCHECK, "run", pty_pair.path, "--run-dir", str(tmp_path), "--timeout", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60,
+    )
+    lines = result.stdout.splitlines()
+    causes = [i for i, line in enumerate(lines) if line.startswith("armcheck: the run ")]
+    table = lines.index("profile: sbbr")
+    assert result.returncode == 3
+    assert len(causes) == 2
+    assert causes[0] < table < causes[1]
+    assert "nothing was received" in lines[causes[0]]
+
+
+def refusing_shell(pty_pair, stop: threading.Event) -> threading.Thread:
+    """Play firmware that reaches `Shell>` but finds none of the commands typed."""
+
+    def run() -> None:
+        # Opening the serial port drops input already queued: write after armcheck opened it.
+        stop.wait(1.0)
+        pty_pair.write(BANNER + b"UEFI Interactive Shell v2.2\r\nShell> ")
+        typed = b""
+        while not stop.is_set():
+            ready, _, _ = select.select([pty_pair.master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                typed += os.read(pty_pair.master, 1024)
+            except OSError:
+                return
+            while b"\r" in typed:
+                line, typed = typed.split(b"\r", 1)
+                command = line.decode(errors="replace").strip()
+                pty_pair.write(
+                    f"{command}\r\n'{command}' is not recognized as an internal or external "
+                    "command, operable program, or script file.\r\nShell> ".encode()
+                )
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    pty_pair.writers.append(thread)
+    return thread
+
+
+def test_run_board_failed_shell_commands_are_errors(pty_pair, tmp_path: Path) -> None:
+    stop = threading.Event()
+    refusing_shell(pty_pair, stop)
+    try:
+        result = run_on(pty_pair.path, tmp_path, "--timeout", "60")
+    finally:
+        stop.set()
+
+    # Nothing could be read in the shell, so the run cannot pass: its checks are errors.
+    assert result.returncode == 3, result.stderr
+    labels = [e.text for e in read_capture(tmp_path / "capture.cast").events if e.kind == MARKER]
+    failed = [label for label in labels if label.startswith("collection failed: uefi-shell: ")]
+    assert any(label.startswith("collection failed: uefi-shell: ver: 'ver' is") for label in failed)
+    assert any(label.startswith("collection failed: uefi-shell: dmem: ") for label in failed)
+    results = {r["id"]: r for r in json.loads((tmp_path / "report.json").read_text())["results"]}
+    rsdp = results["acpi.rsdp"]
+    assert rsdp["status"] == "error"
+    assert "a command failed in the uefi-shell stage" in rsdp["message"]

@@ -345,3 +345,15 @@ def test_unknown_profile_names_line() -> None:
     text = "console:\n  serial: /dev/ttyUSB0\nprofile: sbsa\n"
     with pytest.raises(TargetError, match=r"board\.yaml:3: profile: unknown profile 'sbsa'"):
         load_target_text(text, "board.yaml", "board")
+
+
+def test_cli_target_that_cannot_start(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from armcheck.cli import main
+
+    path = tmp_path / "board.yaml"
+    path.write_text("console:\n  qemu:\n    kernel: /nonexistent/Image\n")
+    result = CliRunner().invoke(main, ["targets", str(path)])
+    assert result.exit_code == 2
+    assert "qemu kernel file not found: /nonexistent/Image" in result.output

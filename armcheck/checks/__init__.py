@@ -76,11 +76,16 @@ class CheckContext:
     kinds that the inputs contained.
     `today` dates waivers, and `host_time` (POSIX seconds) is the host clock
     when the console printed the firmware time, or None if unknown.
+    `failed` maps a stage to the first problem of a command that failed there
+    during the run (the shell did not find it), as (stage, problem) pairs, and
+    `not_planned` names the stages the run left out on purpose.
     """
 
     live: bool = False
     reached: frozenset[str] = frozenset()
     complete: bool = True
+    failed: tuple[tuple[str, str], ...] = ()
+    not_planned: frozenset[str] = frozenset()
     sources: frozenset[str] = frozenset()
     target: str = ""
     today: date = field(default_factory=date.today)
@@ -177,6 +182,8 @@ def context_from_facts(
     target: str = "",
     today: date | None = None,
     host_time: float | None = None,
+    failed: dict[str, list[str]] | None = None,
+    not_planned: Iterable[str] = (),
 ) -> CheckContext:
     """Build a CheckContext whose `sources` are the evidence kinds present in `facts`.
 
@@ -200,6 +207,10 @@ def context_from_facts(
         target=target,
         today=today or date.today(),
         host_time=host_time,
+        failed=tuple(
+            (stage, problems[0]) for stage, problems in (failed or {}).items() if problems
+        ),
+        not_planned=frozenset(not_planned),
     )
 
 
@@ -264,6 +275,20 @@ def _undecided_result(check: Check, needs: str, context: CheckContext) -> CheckR
     if context.live and not context.complete:
         message = f"not decided: the run ended early, before it showed {needs}"
         return CheckResult(check.check_id, Status.ERROR, message, expected=needs, seen="nothing")
+    failed = dict(context.failed)
+    if context.live and stages and any(stage in failed for stage in stages):
+        # Each stage of the check that the run went through had a command fail there.
+        went_through = [
+            stage
+            for stage in stages
+            if stage in context.reached and stage not in context.not_planned
+        ]
+        if all(stage in failed for stage in went_through):
+            stage = next(stage for stage in stages if stage in failed)
+            message = f"not decided: a command failed in the {stage} stage: {failed[stage]}"
+            return CheckResult(
+                check.check_id, Status.ERROR, message, expected=needs, seen="nothing"
+            )
     message = f"skipped: the inputs do not contain {needs}"
     return CheckResult(
         check.check_id,

@@ -97,9 +97,16 @@ def check_command(
     print_terminal(results, sys.stdout, color)
     write_reports(facts, results, profile, properties, junit_path, json_path, run_summary(state))
     if state.live and not state.complete:
-        click.echo(
-            f"armcheck: the recorded run ended early: {state.error or 'interrupted'}", err=True
-        )
+        if state.interrupted:
+            cause = "interrupted (Ctrl-C)"
+        elif state.error:
+            cause = state.error
+        else:
+            cause = (
+                "the capture ends before the run's `complete` marker "
+                "(the run was killed, or the file was cut short)"
+            )
+        click.echo(f"armcheck: the recorded run ended early: {cause}", err=True)
     sys.exit(verdict_status(results, state, strict))
 
 

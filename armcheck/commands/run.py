@@ -104,12 +104,20 @@ def run_command(
         strict=strict,
     )
     outcome = execute(request)
+    cause = ""
+    if outcome.error:
+        when = "ended early" if outcome.reached else "could not start"
+        cause = f"armcheck: the run {when}: {outcome.error}"
+        # The cause (with the last console lines) comes before the verdicts,
+        # which then read as its consequences, and its first line after them.
+        click.echo(cause, err=True)
     if not quiet:
         click.echo(f"profile: {outcome.profile}")
         print_terminal(outcome.results, sys.stdout)
-    if outcome.error:
-        when = "ended early" if outcome.reached else "could not start"
-        click.echo(f"armcheck: the run {when}: {outcome.error}", err=True)
+        if cause:
+            # Flushed first: in a CI log both streams share one pipe.
+            sys.stdout.flush()
+            click.echo(cause.splitlines()[0], err=True)
     click.echo(f"capture: {outcome.capture}")
     click.echo(f"JUnit:   {outcome.junit}")
     click.echo(f"JSON:    {outcome.json}")

@@ -13,7 +13,7 @@ import yaml
 
 from armcheck.capture import SECRET_MASK
 from armcheck.commands.options import baud_option
-from armcheck.errors import ArmcheckError
+from armcheck.errors import ArmcheckError, UsageError
 from armcheck.target_files import builtin_names, builtin_target
 from armcheck.targets import QEMU, Target, resolve_target
 
@@ -27,7 +27,12 @@ def targets_command(name: str | None, baud: int) -> None:
         _list_builtins()
         return
     target = resolve_target(name, baud=baud)
-    click.echo(yaml.safe_dump(describe_target(target), sort_keys=False, width=100), nl=False)
+    description = describe_target(target)
+    click.echo(yaml.safe_dump(description, sort_keys=False, width=100), nl=False)
+    error = description.get("resolved", {}).get("error")
+    if error:
+        # The target file is valid YAML but could not start: a usage error, as for `run`.
+        raise UsageError(f"target {target.name} cannot start: {error}")
 
 
 def _list_builtins() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import pexpect
 import pexpect.spawnbase
 
-from armcheck.capture import CaptureWriter, encode_text
+from armcheck.capture import SECRET_MASK, CaptureWriter, encode_text
 from armcheck.errors import BoardFault, ConsoleClosed, ConsoleTimeout, UsageError
 from armcheck.transcript import EscapeFilter, Line, LineSource, TranscriptBuilder
 
@@ -198,6 +198,9 @@ class Console:
         self.transcript: LineSource = TranscriptBuilder()
         self.recent: collections.deque[Line] = collections.deque(maxlen=RECENT_LINES)
         self.bytes_read = 0
+        # Texts sent with secret=True: masked in every console text armcheck
+        # shows or returns (error tails, matches), as the capture masks them.
+        self.secrets: set[str] = set()
         self.closed = False
         self._reset_banner: re.Pattern[str] | None = None
         self._reset_since = 0.0
@@ -311,15 +314,16 @@ class Console:
         if index >= len(wanted):
             death = self.death_patterns[index - len(wanted)]
             raise BoardFault(
-                f"{death.reason} while waiting for {description}: {match.group(0).strip()!r}"
-                f"{self._tail()}"
+                f"{death.reason} while waiting for {description}: "
+                f"{self.mask(match.group(0).strip())!r}{self._tail()}"
             )
-        log.debug("matched %r after %.3f s", match.group(0), time.monotonic() - started)
+        text = self.mask(match.group(0))
+        log.debug("matched %r after %.3f s", text, time.monotonic() - started)
         return Match(
             index,
             wanted[index],
-            match.group(0),
-            self._spawn.before or "",
+            text,
+            self.mask(self._spawn.before or ""),
             match.groups(),
             self.now(),
             self._spawn.before_truncated,
@@ -334,6 +338,8 @@ class Console:
         data = text.encode() if isinstance(text, str) else text
         if secret:
             log.debug("sending a secret (%d characters, not logged)", len(data))
+            if data:
+                self.secrets.add(encode_text(data))
             if self.capture is not None:
                 self.capture.add_secret(encode_text(data))
         else:
@@ -407,15 +413,21 @@ class Console:
                 self._reset_banner = None
                 raise BoardFault(
                     f"{self._reset_reason}: line {line.number} at {line.time:.3f} s "
-                    f"reads {line.text.strip()!r}"
+                    f"reads {self.mask(line.text.strip())!r}"
                 )
 
     def recent_lines(self) -> list[str]:
-        lines = [line.text for line in self.recent]
+        lines = [self.mask(line.text) for line in self.recent]
         partial = self.transcript.partial
         if partial:
-            lines.append(partial)
+            lines.append(self.mask(partial))
         return lines[-RECENT_LINES:]
+
+    def mask(self, text: str) -> str:
+        """Return `text` with every secret sent so far replaced by the capture's mask."""
+        for secret in self.secrets:
+            text = text.replace(secret, SECRET_MASK)
+        return text
 
     def _tail(self) -> str:
         lines = self.recent_lines()[-10:]

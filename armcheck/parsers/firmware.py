@@ -126,7 +126,9 @@ class FirmwareParser:
         # the banner then names no version at all.
         if version.strip():
             self._add("firmware.version", version.strip(), line)
-        self._add("firmware.release_date", built.replace(" on ", " "), line)
+        # "13:10:49 on Nov  5 2024" reads date first, as the other banners print it.
+        clock, _, day = built.partition(" on ")
+        self._add("firmware.release_date", f"{day} {clock}" if day else built, line)
 
     def _uboot(self, line: LogLine, message: str) -> None:
         match = _UBOOT.search(message)

@@ -50,6 +50,7 @@ POINT_MARKER_PREFIXES = (
     session.COMMAND_PREFIX,
     session.ERROR_PREFIX.strip(),
     session.NOT_PLANNED_PREFIX.strip(),
+    session.COLLECTION_FAILED_PREFIX.strip(),
 )
 STAGE_NAMES = ("reset", "firmware", "loader", "kernel", "userspace")
 
