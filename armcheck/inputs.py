@@ -115,6 +115,10 @@ def detect(path: Path) -> tuple[str, str | None]:
             head = file.read(HEAD_BYTES)
     except OSError as err:
         raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
+    if not head:
+        raise InputFormatError(
+            f"{path}: the file is empty; give a console log, a capture or a table dump"
+        )
 
     encoding = _text_encoding(head)
     if encoding is None:
@@ -212,14 +216,35 @@ def _read_folder(path: Path, facts: Facts) -> None:
             raise InputFormatError(f"{path}: this build of armcheck cannot decode SMBIOS folders")
         facts.inputs.append({"file": str(path), "kind": "smbios-folder", "lines": 0})
         return
-    files = sorted(item for item in path.rglob("*") if item.is_file())
+    # Hidden entries (.git, .venv) and bytecode caches hold no console or table files.
+    files = sorted(
+        item
+        for item in path.rglob("*")
+        if item.is_file()
+        and not any(
+            part.startswith(".") or part == "__pycache__" for part in item.relative_to(path).parts
+        )
+    )
     read = 0
+    skipped: list[str] = []
     for item in files:
         try:
             read_input(item, facts)
             read += 1
         except InputFormatError as err:
-            log.warning("skipped %s", err)
+            log.info("skipped %s", err)
+            skipped.append(str(item.relative_to(path)))
+    if skipped:
+        names = ", ".join(skipped[:5]) + (
+            f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        )
+        log.warning(
+            "%s: skipped %d %s that armcheck does not read (%s); -v shows why",
+            path,
+            len(skipped),
+            "file" if len(skipped) == 1 else "files",
+            names,
+        )
     if read == 0:
         raise InputFormatError(
             f"{path}: no readable input in this folder; expected ACPI table files, "

@@ -154,7 +154,6 @@ def test_several_inputs_merge(tmp_path: Path) -> None:
         ("dmi.txt", b"# dmidecode 3.2\nHandle 0x0000, DMI type 0, 26 bytes\n", "dmidecode"),
         ("tables.txt", b"Signature : APIC\r\nFirmware Provider : ACPI\r\n", "table-list"),
         ("boot.log", b"[    0.0] Linux version 6.1.0\n", "console-log"),
-        ("empty.log", b"", "console-log"),
     ],
 )
 def test_detect_kind(tmp_path: Path, name: str, data: bytes, kind: str) -> None:
@@ -168,6 +167,11 @@ def test_table_folder(tmp_path: Path) -> None:
     (folder / "SPCR").write_bytes(spcr)
     facts = read_facts([folder])
     assert facts.summary()["acpi.tables"] == ["SPCR"]
+
+
+def test_empty_file_rejected(tmp_path: Path) -> None:
+    with pytest.raises(InputFormatError, match=r"empty\.log: the file is empty"):
+        read_facts([write(tmp_path, "empty.log", b"")])
 
 
 def test_missing_file_rejected(tmp_path: Path) -> None:
@@ -191,3 +195,26 @@ def test_empty_folder_rejected(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputFormatError, match="no readable input"):
         read_facts([tmp_path / "empty"])
+
+
+def test_folder_skips_hidden_and_summarises(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import random
+
+    from armcheck.inputs import read_facts
+
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / ".venv" / "lib" / "boot.log").write_text("Linux version 9.9.9 (hidden)\n")
+    (tmp_path / "boot.log").write_text("[    0.000000] Linux version 6.1.0-57-arm64 (x)\n")
+    noise = random.Random(7)
+    for number in range(7):
+        (tmp_path / f"noise{number}.bin").write_bytes(noise.randbytes(4096))
+    with caplog.at_level(logging.WARNING):
+        facts = read_facts([tmp_path])
+    assert [obs.value for obs in facts.all("linux.version")] == ["6.1.0-57-arm64"]
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "skipped 7 files" in warnings[0].getMessage()
+    assert "and 2 more" in warnings[0].getMessage()
