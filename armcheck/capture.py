@@ -134,6 +134,11 @@ class CaptureWriter:
         self.path = Path(path)
         self.start = time.monotonic() if start is None else start
         self.secrets: set[str] = set()
+        # The end of the last output when it may start a secret, as when a board
+        # echoes a password one character at a time. It is written with the
+        # next output, masked, or on its own before any other event.
+        self._held = ""
+        self._held_at: float | None = None
         self.header = CaptureHeader(target=target, extra=dict(extra or {}))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -150,22 +155,53 @@ class CaptureWriter:
             self.secrets.add(secret)
 
     def output(self, data: bytes, at: float | None = None) -> None:
-        if data:
-            self._event(at, OUTPUT, self._mask(encode_text(data)))
+        if not data:
+            return
+        stamp = self.now() if at is None else at
+        text = encode_text(data)
+        if self._held:
+            text, stamp = self._held + text, self._held_at if self._held_at is not None else stamp
+            self._held, self._held_at = "", None
+        if self.secrets:
+            text = self._mask(text)
+            keep = self._secret_start(text)
+            if keep:
+                self._held, self._held_at, text = text[-keep:], stamp, text[:-keep]
+        if text:
+            self._event(stamp, OUTPUT, text)
 
     def input(self, data: bytes | str, at: float | None = None, secret: bool = False) -> None:
         text = data if isinstance(data, str) else encode_text(data)
         if secret:
             text = SECRET_MASK
+        self._flush_held()
         self._event(at, INPUT, self._mask(text))
 
     def mark(self, label: str, at: float | None = None) -> None:
+        self._flush_held()
         self._event(at, MARKER, label)
 
     def close(self) -> None:
         if self._file is not None:
+            self._flush_held()
             self._file.close()
             self._file = None
+
+    def _secret_start(self, text: str) -> int:
+        """Return the length of the longest end of `text` that starts a secret, else 0."""
+        longest = 0
+        for secret in self.secrets:
+            for length in range(min(len(secret) - 1, len(text)), longest, -1):
+                if text.endswith(secret[:length]):
+                    longest = length
+                    break
+        return longest
+
+    def _flush_held(self) -> None:
+        if self._held:
+            held, at = self._held, self._held_at
+            self._held, self._held_at = "", None
+            self._event(at, OUTPUT, held)
 
     def __enter__(self) -> CaptureWriter:
         return self
@@ -174,8 +210,6 @@ class CaptureWriter:
         self.close()
 
     def _mask(self, text: str) -> str:
-        # NOTE: a secret split across two console reads is not masked; boards
-        # do not echo passwords, so this only guards against an echoing shell.
         for secret in self.secrets:
             text = text.replace(secret, SECRET_MASK)
         return text

@@ -307,7 +307,8 @@ def fadt_dsdt_addresses(memory: ShellMemory, rsdp_address: int) -> set[int]:
 
 # Commands typed in the Linux shell. Tables travel as base64 with an md5sum
 # each, so a byte lost on the console shows as a checksum mismatch instead of
-# a silently wrong table.
+# a silently wrong table. The loops end with the status of a failed md5sum or
+# base64 (127 when the board lacks the tool), so the run can report it.
 LINUX_COMMANDS: tuple[tuple[str, float], ...] = (
     ("uname -r", 10.0),
     ("cat /proc/cmdline", 10.0),
@@ -316,12 +317,14 @@ LINUX_COMMANDS: tuple[tuple[str, float], ...] = (
     ("cat /sys/class/watchdog/*/identity", 10.0),
     (
         'cd /sys/firmware/acpi/tables && for f in *; do [ -f "$f" ] && '
-        '{ echo "==> $f"; md5sum "$f"; base64 "$f"; }; done; cd /',
+        '{ echo "==> $f"; md5sum "$f" || ac_s=$?; base64 "$f" || ac_s=$?; }; done; '
+        "cd /; (exit ${ac_s:-0})",
         120.0,
     ),
     (
         'cd /sys/firmware/dmi/tables && for f in smbios_entry_point DMI; do [ -f "$f" ] && '
-        '{ echo "==> $f"; md5sum "$f"; base64 "$f"; }; done; cd /',
+        '{ echo "==> $f"; md5sum "$f" || ac_s=$?; base64 "$f" || ac_s=$?; }; done; '
+        "cd /; (exit ${ac_s:-0})",
         60.0,
     ),
     ("dmesg", 60.0),

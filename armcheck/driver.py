@@ -11,6 +11,7 @@ either returns with its stage done or raises a ConsoleError.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from armcheck import session
@@ -32,11 +33,17 @@ DEFAULT_TIMEOUTS: dict[str, float] = {
     "linux-shell": 300.0,
     "power-off": 30.0,
 }
-# Printed by firmware when it starts; a second one during the run means the board reset.
-FIRMWARE_BANNER = (
-    r"UEFI firmware \(version|TianoCore \d|U-Boot \d{4}\.\d{2}|"
-    r"American Megatrends|NOTICE:  BL1: "
+# Printed by firmware when it starts, each once per boot. A boot may print
+# several (TF-A's BL1, then edk2's), so the reset watch looks for the kind seen
+# first: a second one of that kind during the run means the board reset.
+FIRMWARE_BANNERS = (
+    r"UEFI firmware \(version",
+    r"TianoCore \d",
+    r"U-Boot \d{4}\.\d{2}",
+    r"American Megatrends",
+    r"NOTICE:  BL1: ",
 )
+FIRMWARE_BANNER = "|".join(FIRMWARE_BANNERS)
 SHELL_PROMPT = r"Shell> "
 # Exit statuses of a POSIX shell for a command it could not find (127) or run (126).
 COMMAND_NOT_RUN = (126, 127)
@@ -89,15 +96,26 @@ class BootDriver:
             match = self.console.expect(
                 [FIRMWARE_BANNER, SHELL_PROMPT], self.timeout("firmware"), what="a firmware banner"
             )
-        except ConsoleTimeout:
+        except ConsoleTimeout as err:
             if self.console.bytes_read == 0:
+                if self.target.kind != QEMU and not self.target.power.get("on"):
+                    # armcheck only watches a board without power commands.
+                    raise ConsoleTimeout(
+                        f"{err}. The target has no power.on command, so armcheck only watches: "
+                        "power the board on or reset it after starting armcheck, or add "
+                        "power.on to the target file (docs/targets.md)"
+                    ) from err
                 raise
             log.warning("no known firmware banner in %.0f s; going on", self.timeout("firmware"))
             return
         self.progress.set_detail(match.text.strip()[:60])
         if match.index == 0:
+            first = next(
+                (banner for banner in FIRMWARE_BANNERS if re.search(banner, match.text)),
+                FIRMWARE_BANNER,
+            )
             self.console.watch_for_reset(
-                FIRMWARE_BANNER, "the board reset (a second firmware banner appeared)"
+                first, "the board reset (a second firmware banner appeared)"
             )
         self.prompt_consumed = match.index == 1
 
@@ -227,9 +245,12 @@ class BootDriver:
                 command, self.command_timeout(timeout), strip_printk=command != "dmesg"
             )
             if result.status in COMMAND_NOT_RUN:
-                first = result.output.strip().splitlines()[:1]
+                lines = result.output.strip().splitlines()
+                # The shell's "not found" line names the tool; else the first line.
+                missing = [line for line in lines if "not found" in line]
+                reason = (missing or lines or [""])[0].strip()
                 problem = f"{command.split(' &&')[0]}: exit status {result.status}"
-                problem += f": {first[0]}" if first else ""
+                problem += f": {reason}" if reason else ""
                 log.warning("Linux shell collection: %s", problem)
                 self.console.mark(session.collection_failed_marker(session.LINUX_SHELL, problem))
 

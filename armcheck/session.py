@@ -63,9 +63,15 @@ def collection_failed_marker(stage: str, problem: str) -> str:
     return f"{COLLECTION_FAILED_PREFIX}{stage}: {problem.splitlines()[0] if problem else ''}"
 
 
+def first_line(message: str) -> str:
+    """Return the first line of an error message, without the lead-in to the console lines."""
+    line = message.splitlines()[0] if message else ""
+    return line.removesuffix("; last lines seen:")
+
+
 def error_marker(message: str) -> str:
     # A marker is one line in players; keep the first line of the message.
-    return ERROR_PREFIX + message.splitlines()[0] if message else ERROR_PREFIX.strip()
+    return ERROR_PREFIX + first_line(message) if message else ERROR_PREFIX.strip()
 
 
 @dataclass(frozen=True)

@@ -516,11 +516,18 @@ class LinuxShell:
         deadline = Deadline(timeout)
         logins = 0
         while True:
-            match = self.console.expect(
-                [self.prompt, self.login_prompt, self.password_prompt, ACTIVATE_CONSOLE],
-                deadline.remaining(),
-                what="a Linux shell or login prompt",
-            )
+            try:
+                match = self.console.expect(
+                    [self.prompt, self.login_prompt, self.password_prompt, ACTIVATE_CONSOLE],
+                    deadline.remaining(),
+                    what="a Linux shell or login prompt",
+                )
+            except ConsoleTimeout as err:
+                raise ConsoleTimeout(
+                    f"{err}\nIf the board shows a prompt above that armcheck did not recognise, "
+                    f"set prompts.linux_shell (default {self.prompt!r}) or prompts.login "
+                    f"(default {self.login_prompt!r}) in the target file"
+                ) from err
             if match.index == 0:
                 break
             if match.index == 3:

@@ -124,6 +124,31 @@ def test_echoed_secret_masked_in_errors(tmp_path: Path, pty_pair) -> None:
     assert all("s3cret-pass" not in line for line in console.recent_lines())
 
 
+def test_secret_echoed_one_character_at_a_time(tmp_path: Path, pty_pair) -> None:
+    path = tmp_path / "echo.cast"
+    capture = CaptureWriter(path)
+    console = Console(SerialTransport(SerialSettings(port=pty_pair.path)), capture)
+    console.open()
+    os.write(pty_pair.master, b"Password: ")
+    console.expect("Password: ", 5)
+    console.sendline("s3cret-pass", secret=True)
+    received = b""
+    while not received.endswith(b"\r"):
+        received += os.read(pty_pair.master, 100)
+    # The echo arrives in pieces, each read on its own.
+    for char in b"s3cret-pass":
+        os.write(pty_pair.master, bytes([char]))
+        console.drain(0.02)
+    os.write(pty_pair.master, b"\r\nLogin incorrect\r\n")
+    console.expect("Login incorrect", 5)
+    console.close()
+    capture.close()
+    replayed = read_capture(path).output_bytes()
+    assert b"s3cret-pass" not in replayed
+    assert replayed.endswith(SECRET_MASK.encode() + b"\r\nLogin incorrect\r\n")
+    assert "s3cret" not in path.read_text()
+
+
 def test_capture_truncated_last_line(tmp_path: Path) -> None:
     path = tmp_path / "cut.cast"
     with CaptureWriter(path) as writer:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+
+import pytest
 
 from armcheck.capture import MARKER, read_capture
 
@@ -183,3 +186,63 @@ def test_run_board_failed_shell_commands_are_errors(pty_pair, tmp_path: Path) ->
     rsdp = results["acpi.rsdp"]
     assert rsdp["status"] == "error"
     assert "a command failed in the uefi-shell stage" in rsdp["message"]
+
+
+def test_run_board_tfa_then_edk2_is_one_boot(pty_pair, tmp_path: Path) -> None:
+    # TF-A's BL1 line and edk2's banner belong to one boot; a second BL1 is a reset.
+    bl1 = b"NOTICE:  BL1: v2.8(release):v2.8\r\nNOTICE:  BL31: v2.8(release):v2.8\r\n"
+    writer = pty_pair.write_chunks(
+        [b"", bl1, BANNER, b"BdsDxe: loading Boot0001\r\n", bl1], interval=0.5
+    )
+    result = run_on(pty_pair.path, tmp_path, "--timeout", "30")
+    writer.join()
+
+    assert result.returncode == 3, result.stderr
+    labels = [e.text for e in read_capture(tmp_path / "capture.cast").events if e.kind == MARKER]
+    errors = [label for label in labels if label.startswith("error: ")]
+    assert len(errors) == 1
+    assert errors[0].startswith("error: the board reset")
+    assert "BL1" in errors[0]
+
+
+BOARD_WITHOUT_TOOLS = """\
+stty sane
+printf 'UEFI firmware (version 1.0 built at 10:00:00 on Jan  1 2026)\\r\\n'
+printf '[    0.000000] Booting Linux on physical CPU 0x0000000000\\r\\n'
+printf '[    1.000000] Run /init as init process\\r\\n'
+PATH={tools} PS1='# ' exec /bin/sh -i
+"""
+
+
+@pytest.mark.skipif(
+    not Path("/sys/firmware/acpi/tables").is_dir(), reason="this host shows no ACPI tables in sysfs"
+)
+def test_run_board_missing_base64_is_reported(tmp_path: Path) -> None:
+    # A board whose Linux lacks md5sum and base64: the table transfer cannot
+    # run, and the run must report it instead of skipping quietly.
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("cat", "ls", "uname", "stty"):
+        found = shutil.which(name)
+        assert found is not None
+        (tools / name).symlink_to(found)
+    # Not the host's dmesg: `dmesg -n 1` would change this machine's log level.
+    (tools / "dmesg").write_text(
+        "#!/bin/sh\n[ $# -gt 0 ] || echo '[    0.000000] Linux version 6.1.0'\n"
+    )
+    (tools / "dmesg").chmod(0o755)
+    script = tmp_path / "board.sh"
+    script.write_text(BOARD_WITHOUT_TOOLS.format(tools=tools))
+    target = tmp_path / "board.yaml"
+    target.write_text(
+        f"console:\n  command: [sh, {script}]\nboot:\n  uefi_shell: false\n"
+        "timeouts:\n  linux-shell: 20\n  command: 20\n"
+    )
+    result = run_on(str(target), tmp_path / "run", "--timeout", "60")
+
+    labels = [e.text for e in read_capture(tmp_path / "run" / "capture.cast").markers()]
+    failed = [label for label in labels if label.startswith("collection failed: linux-shell: ")]
+    assert labels[-1] == "complete", result.stderr
+    assert any("cd /sys/firmware/acpi/tables: exit status 127" in label for label in failed)
+    assert any("not found" in label for label in failed)
+    assert "Linux shell collection" in result.stderr

@@ -115,6 +115,34 @@ def test_transfer_error_on_md5_mismatch(tmp_path: Path) -> None:
     assert "does not match" in facts.value("collect.transfer_error")
 
 
+def test_kernel_message_inside_base64_is_dropped(tmp_path: Path) -> None:
+    # A console message that lands in the middle of a base64 line, as when the
+    # board's console log level was not lowered.
+    lines = CAPTURE.read_text().splitlines(keepends=True)
+    in_tables = False
+    for index, raw in enumerate(lines[1:], start=1):
+        event = json.loads(raw)
+        if event[1] == MARKER and "/sys/firmware/acpi/tables" in event[2]:
+            in_tables = True
+        if in_tables and event[1] == OUTPUT and event[2].startswith("REJHMl"):
+            text = event[2]
+            event[2] = (
+                text[:30] + "[    5.014496] usb 1-1: new high-speed USB device\r\n" + text[30:]
+            )
+            lines[index] = json.dumps(event) + "\n"
+            break
+    else:
+        pytest.fail("no DBG2 base64 output event found in the capture")
+    noisy = tmp_path / "noisy.cast"
+    noisy.write_text("".join(lines))
+
+    facts = read_facts([noisy])
+
+    assert not facts.seen("collect.transfer_error")
+    dbg2 = [obs for obs in facts.all("acpi.table") if obs.value["signature"] == "DBG2"]
+    assert "linux-shell" in {obs.evidence.source for obs in dbg2}
+
+
 def test_check_capture_qemu_virt_profile_passes(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from armcheck import session
 from armcheck.commands.options import baud_option
 from armcheck.run import RunRequest, execute
 
@@ -117,7 +118,7 @@ def run_command(
         if cause:
             # Flushed first: in a CI log both streams share one pipe.
             sys.stdout.flush()
-            click.echo(cause.splitlines()[0], err=True)
+            click.echo(session.first_line(cause), err=True)
     click.echo(f"capture: {outcome.capture}")
     click.echo(f"JUnit:   {outcome.junit}")
     click.echo(f"JSON:    {outcome.json}")

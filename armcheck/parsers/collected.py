@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 _BEGIN = re.compile(re.escape(OUTPUT_BEGIN) + r"\d+$")
 _END = re.compile(re.escape(OUTPUT_END) + r"\d+_(\d+)")
 _FILE_HEADER = re.compile(r"^==> (\S+)$")
+# A printk timestamp and the rest of its line: `[    5.014496] usb 1-1: ...`.
+_PRINTK_TAIL = re.compile(r"\[\s*\d+\.\d+\] .*$")
 _MD5_LINE = re.compile(r"^([0-9a-f]{32})\s+(\S+)$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 
@@ -168,7 +170,11 @@ def _record_files(lines: list[Line], facts: Facts, file: str | None, folder: str
         record(name, data, header, facts, file)
 
     for line in lines:
-        text = line.text.strip()
+        # A kernel message printed on the console cuts into a base64 line where
+        # it lands. Without it, the base64 text around it still joins up.
+        text = _PRINTK_TAIL.sub("", line.text).strip()
+        if not text:
+            continue
         match = _FILE_HEADER.match(text)
         if match:
             flush()
