@@ -100,10 +100,9 @@ def test_console_sendline_secret_masked(tmp_path: Path, pty_pair) -> None:
     assert "s3cret-pass" not in path.read_text()
 
 
-def test_echoed_secret_masked_in_errors(tmp_path: Path, pty_pair) -> None:
-    # A board that echoes the password, then hangs: the timeout's "last lines
-    # seen" and the matches must show the mask, as the capture does.
-    capture = CaptureWriter(tmp_path / "echo.cast")
+def send_password(path: Path, pty_pair) -> tuple[Console, CaptureWriter, bytes]:
+    """Open a console on the pty, answer its password prompt; return what the board got."""
+    capture = CaptureWriter(path)
     console = Console(SerialTransport(SerialSettings(port=pty_pair.path)), capture)
     console.open()
     os.write(pty_pair.master, b"Password: ")
@@ -112,6 +111,13 @@ def test_echoed_secret_masked_in_errors(tmp_path: Path, pty_pair) -> None:
     received = b""
     while not received.endswith(b"\r"):
         received += os.read(pty_pair.master, 100)
+    return console, capture, received
+
+
+def test_echoed_secret_masked_in_errors(tmp_path: Path, pty_pair) -> None:
+    # A board that echoes the password, then hangs: the timeout's "last lines
+    # seen" and the matches must show the mask, as the capture does.
+    console, capture, received = send_password(tmp_path / "echo.cast", pty_pair)
     os.write(pty_pair.master, received + b"\nLogin incorrect\n")
     match = console.expect("Login incorrect", 5)
     with pytest.raises(ConsoleTimeout) as raised:
@@ -126,15 +132,7 @@ def test_echoed_secret_masked_in_errors(tmp_path: Path, pty_pair) -> None:
 
 def test_secret_echoed_one_character_at_a_time(tmp_path: Path, pty_pair) -> None:
     path = tmp_path / "echo.cast"
-    capture = CaptureWriter(path)
-    console = Console(SerialTransport(SerialSettings(port=pty_pair.path)), capture)
-    console.open()
-    os.write(pty_pair.master, b"Password: ")
-    console.expect("Password: ", 5)
-    console.sendline("s3cret-pass", secret=True)
-    received = b""
-    while not received.endswith(b"\r"):
-        received += os.read(pty_pair.master, 100)
+    console, capture, _ = send_password(path, pty_pair)
     # The echo arrives in pieces, each read on its own.
     for char in b"s3cret-pass":
         os.write(pty_pair.master, bytes([char]))
