@@ -8,6 +8,7 @@ later gives exactly the verdicts of the live run.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,8 @@ from armcheck.reports.json_report import write_json
 from armcheck.reports.junit import write_junit
 from armcheck.results import CheckResult, exit_status
 from armcheck.session import LINUX, LINUX_SHELL, RunState, read_run_state
+
+log = logging.getLogger(__name__)
 
 
 def run_state_of(paths: Sequence[str | os.PathLike[str]]) -> RunState:
@@ -58,6 +61,15 @@ def decide(
     facts: Facts, profile: Any, state: RunState, target: str
 ) -> tuple[list[CheckResult], CheckContext]:
     """Run the profile's checks on `facts` in the context the run state gives."""
+    # The checks count the Linux shell as part of the `linux` stage. A table
+    # that did not arrive intact from Linux is a failed collection there too.
+    failed = {
+        (LINUX if stage == LINUX_SHELL else stage): list(problems)
+        for stage, problems in state.collection_failures.items()
+    }
+    for observation in facts.all("collect.transfer_error"):
+        log.warning("a table did not arrive intact: %s", observation.value)
+        failed.setdefault(LINUX, []).append(f"transfer error: {observation.value}")
     # A stage left out on purpose counts as reached: its checks are skipped for
     # want of evidence, not errors of a run that broke down.
     context = context_from_facts(
@@ -66,11 +78,7 @@ def decide(
         reached=[*state.reached, *state.not_planned],
         complete=state.complete or not state.live,
         target=target,
-        # The checks count the Linux shell as part of the `linux` stage.
-        failed={
-            (LINUX if stage == LINUX_SHELL else stage): problems
-            for stage, problems in state.collection_failures.items()
-        },
+        failed=failed,
         not_planned=state.not_planned,
     )
     return run_checks(facts, profile, context), context

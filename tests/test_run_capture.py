@@ -115,6 +115,21 @@ def test_transfer_error_on_md5_mismatch(tmp_path: Path) -> None:
     assert "does not match" in facts.value("collect.transfer_error")
 
 
+def test_transfer_error_shown_by_check(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.cast"
+    corrupt_first_table(CAPTURE, damaged)
+
+    result = subprocess.run(
+        [*ARMCHECK, "check", str(damaged), "--profile", "qemu-virt"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert "a table did not arrive intact" in result.stderr
+    assert "does not match" in result.stderr
+
+
 def test_kernel_message_inside_base64_is_dropped(tmp_path: Path) -> None:
     # A console message that lands in the middle of a base64 line, as when the
     # board's console log level was not lowered.
