@@ -224,3 +224,18 @@ def test_cli_capture_qemu_virt_shell(tmp_path: Path) -> None:
     lines = lines_from_bytes(capture.output_bytes())
     assert lines[0].text.startswith("UEFI firmware (version")
     assert lines[-1].text == "Shell>"
+
+
+def test_long_console_line_cut_in_errors(tmp_path: Path, pty_pair) -> None:
+    console = Console(SerialTransport(SerialSettings(port=pty_pair.path)), None)
+    console.open()
+    # From a thread: the pty holds less than the line until the console reads it.
+    writer = pty_pair.write_chunks([b"x" * 20000 + b"\n"])
+    console.drain(0.5)
+    writer.join(5)
+    with pytest.raises(ConsoleTimeout) as raised:
+        console.expect("never shown", 0.2)
+    console.close()
+    message = str(raised.value)
+    assert len(message) < 1000
+    assert "(20000 characters)" in message

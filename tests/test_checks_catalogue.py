@@ -638,6 +638,17 @@ def test_console_without_spcr_names_profile() -> None:
     assert result.message == "console ttyS0 is the profile's ttyS0,115200"
 
 
+def test_console_speed_mismatch_states_both_sides() -> None:
+    # The profile expects ttyAMA0,115200, which the console meets; the SPCR says 9600.
+    facts = qemu_linux()
+    check = CATALOGUE["uart.console"]
+    params = {"expected": "ttyAMA0,115200"}
+    result = run_check(check, facts, params, context_from_facts(facts))
+    assert result.status == Status.WARNING
+    assert result.expected != result.seen
+    assert "SPCR" in result.expected
+
+
 def test_failure_names_its_evidence() -> None:
     facts = thunderx()
     check = CATALOGUE["linux.firmware_bugs"]

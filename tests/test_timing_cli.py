@@ -168,3 +168,23 @@ def test_cli_ascii_timeline_text(capture: Path) -> None:
     text = render_report(report, glyphs=ASCII_GLYPHS)
     assert text.isascii()
     assert "^     kernel 1.000 +- 0.000 s" in text
+
+
+def test_cli_junit_suite_time_is_total(capture: Path, tmp_path: Path) -> None:
+    # Not the sum of the cases, which counts each second once per nested span.
+    junit, report = tmp_path / "t.xml", tmp_path / "t.json"
+    run_time(str(capture), "--junit", str(junit), "--json", str(report))
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    total = json.loads(report.read_text())["total"]["duration"]
+    assert float(suite.get("time") or 0) == pytest.approx(total, abs=1e-5)
+
+
+def test_cli_unfinished_boot_total_is_open(tmp_path: Path) -> None:
+    cut = write_capture(tmp_path / "cut.cast", UBOOT_BOOT[:-2])
+    junit, report = tmp_path / "t.xml", tmp_path / "t.json"
+    run_time(str(cut), "--junit", str(junit), "--json", str(report))
+    assert json.loads(report.read_text())["total"]["open"] == 1
+    assert "[boot unfinished in 1 pass(es)]" in run_time(str(cut)).output.splitlines()[0]
+    cases = {case.get("name"): case for case in ElementTree.parse(junit).getroot().iter("testcase")}
+    assert cases["total"].find("error") is not None

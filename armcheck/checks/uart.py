@@ -403,9 +403,10 @@ def check_console(facts: Facts, params: dict[str, Any], context: CheckContext) -
             evidence,
         )
     if spcr_speed and line_speed and spcr_speed != line_speed:
+        # The mismatch is between the SPCR and the console, whatever the profile expects.
         return warning(
             f"SPCR declares {spcr_speed} baud but the console {device} runs at {line_speed}",
-            expected_text,
+            f"the console at the SPCR's {spcr_speed} baud",
             seen,
             evidence,
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from armcheck.capture import is_capture
+from armcheck.capture import is_capture, read_capture_header
 from armcheck.errors import (
     EXIT_FAILED,
     EXIT_INCOMPLETE,
@@ -175,7 +175,9 @@ def time_command(
             )
         markers = _user_markers(markers, marker_file, prompt)
         timings = [analyse_capture(path, markers) for path in captures]
-        report = summarize(timings)
+        # The target named in the captures' headers, when they all name the same one.
+        targets = {read_capture_header(path).target for path in captures}
+        report = summarize(timings, target=targets.pop() if len(targets) == 1 else None)
         error = None
     else:
         if len(sources) > 1:

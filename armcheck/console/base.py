@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 SEARCH_WINDOW = 65536
 READ_SIZE = 65536
 RECENT_LINES = 20
+TAIL_LINE_CHARS = 200
 # `Match.before` keeps at most this many characters of text, the most recent.
 # pexpect keeps all text since the last match, which grows without bound on a
 # board that prints for hours without matching.
@@ -433,4 +434,11 @@ class Console:
         lines = self.recent_lines()[-10:]
         if not lines:
             return "; nothing was received"
-        return "; last lines seen:\n" + "\n".join(f"  | {line}" for line in lines)
+        # A line of console noise can be megabytes long: show its start only.
+        shown = [
+            line
+            if len(line) <= TAIL_LINE_CHARS
+            else f"{line[:TAIL_LINE_CHARS]}... ({len(line)} characters)"
+            for line in lines
+        ]
+        return "; last lines seen:\n" + "\n".join(f"  | {line}" for line in shown)

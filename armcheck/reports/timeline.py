@@ -70,6 +70,7 @@ def _header(report: TimingReport, plus_minus: str) -> str:
         f"Boot timing{target}: {report.passes} pass(es){warmup}, total "
         f"{total.duration:.3f} {plus_minus} {total.stddev:.3f} s "
         f"(min {total.min:.3f} s, max {total.max:.3f} s)"
+        + (f" [boot unfinished in {total.open} pass(es)]" if total.open else "")
     ]
     if report.run_dir:
         lines.append(f"Captures in {report.run_dir}")

@@ -125,8 +125,12 @@ def summarize(
     if not timings:
         empty = StageStats(TOTAL, STAGE, None, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
         return TimingReport(0, [], [], empty, summarize_clock([]), [], warmup, run_dir, target)
-    totals = [timing.total for timing in timings]
-    total = _stats(TOTAL, STAGE, None, [Span(TOTAL, STAGE, 0.0, t) for t in totals], 0.0)
+    # A pass whose boot did not finish has an open total, as its open stage has.
+    total_spans = [
+        Span(TOTAL, STAGE, 0.0, timing.total, open=any(span.open for span in timing.spans))
+        for timing in timings
+    ]
+    total = _stats(TOTAL, STAGE, None, total_spans, 0.0)
     total.share = 100.0
 
     grouped: dict[str, list[Span]] = {}
