@@ -188,3 +188,9 @@ def test_cli_unfinished_boot_total_is_open(tmp_path: Path) -> None:
     assert "[boot unfinished in 1 pass(es)]" in run_time(str(cut)).output.splitlines()[0]
     cases = {case.get("name"): case for case in ElementTree.parse(junit).getroot().iter("testcase")}
     assert cases["total"].find("error") is not None
+
+
+def test_cli_json_names_capture_target(capture: Path, tmp_path: Path) -> None:
+    output = tmp_path / "t.json"
+    run_time(str(capture), "--json", str(output))
+    assert json.loads(output.read_text())["target"] == "test-board"
