@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from armcheck import __version__
+from armcheck import __version__, interrupts
 from armcheck.errors import EXIT_INTERRUPTED, ArmcheckError
 
 COMMAND_MODULES = ("capture", "targets", "facts", "check", "run", "timing")
@@ -73,6 +73,7 @@ class ArmcheckGroup(click.Group):
             click.echo(f"armcheck: error: {err}", err=True)
             sys.exit(err.exit_status)
         except KeyboardInterrupt:
+            interrupts.handled()
             click.echo("armcheck: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
 
@@ -88,3 +89,4 @@ def main(verbose: int) -> None:
     elif verbose > 1:
         level = logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    interrupts.install()

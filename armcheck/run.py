@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from armcheck import session
+from armcheck import interrupts, session
 from armcheck.capture import CaptureWriter
 from armcheck.console.base import Console
 from armcheck.driver import BootDriver
@@ -168,6 +168,7 @@ def execute(request: RunRequest, stream: TextIO | None = None) -> RunOutcome:
             log.info("run ended early: %s", error)
             capture.mark(session.error_marker(error))
         except KeyboardInterrupt:
+            interrupts.handled()
             interrupted = True
             error = "interrupted by the user"
             capture.mark(session.INTERRUPTED)

@@ -23,6 +23,7 @@ from typing import Any
 import pexpect
 import pexpect.spawnbase
 
+from armcheck import interrupts
 from armcheck.capture import SECRET_MASK, CaptureWriter, encode_text
 from armcheck.errors import BoardFault, ConsoleClosed, ConsoleTimeout, UsageError
 from armcheck.transcript import EscapeFilter, Line, LineSource, TranscriptBuilder
@@ -392,6 +393,8 @@ class Console:
         return self._read(READ_SIZE, timeout)
 
     def _read(self, size: int, timeout: float | None) -> bytes:
+        # A Ctrl-C that Python dropped while a subprocess started is raised here.
+        interrupts.check()
         data = self.transport.read(size, timeout)
         if not data:
             return b""

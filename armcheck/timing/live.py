@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from armcheck import interrupts
 from armcheck.capture import CaptureWriter
 from armcheck.console.base import Console
 from armcheck.deadline import Deadline
@@ -135,6 +136,7 @@ def run_passes(target: Target, plan: PassPlan) -> LiveResult:
         try:
             _boot_once(target, plan, path, finish)
         except KeyboardInterrupt:
+            interrupts.handled()
             log.warning("interrupted during %s; reporting the passes measured so far", path.name)
             result.interrupted = True
             return result
