@@ -57,6 +57,7 @@ def test_run_board_silent_console_times_out(pty_pair, tmp_path: Path) -> None:
     assert result.returncode == 3, result.stderr
     assert "timed out" in result.stderr
     assert "nothing was received" in result.stderr
+    assert "power the board on or reset it after starting armcheck" in result.stderr
     statuses = {r["status"] for r in json.loads((tmp_path / "report.json").read_text())["results"]}
     assert "error" in statuses
 

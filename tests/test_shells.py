@@ -229,6 +229,20 @@ def test_linux_login_and_commands(tmp_path: Path) -> None:
     assert read_capture(tmp_path / "login.cast").markers()[-1].text == "linux-shell"
 
 
+def test_linux_unknown_prompt_names_the_setting(tmp_path: Path) -> None:
+    script = tmp_path / "percent.sh"
+    script.write_text("stty sane\nPS1='board% ' exec sh -i\n", encoding="utf-8")
+    target = load_target_text(f"console:\n  command: [sh, {script}]\n", "p.yaml", "p")
+    console = open_console(target, None)
+    try:
+        with pytest.raises(ConsoleTimeout) as raised:
+            LinuxShell(console).reach(1.5)
+    finally:
+        console.close()
+    assert "board% " in str(raised.value)
+    assert "set prompts.linux_shell (default '[#$] *$')" in str(raised.value)
+
+
 # --- the real Linux guest under qemu and edk2 ------------------------------------------
 
 
