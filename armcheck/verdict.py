@@ -101,14 +101,50 @@ def read_check_inputs(paths: list[str]) -> Facts:
             facts.merge(Facts.from_json(document))
         else:
             console_inputs.append(path)
+    seen: dict[str, tuple[Any, str]] = {}
     if console_inputs:
         from armcheck.inputs import read_facts
 
         for path in console_inputs:
             found = read_facts([path])
             _require_evidence(path, found)
+            _warn_disagreement(found, str(path), seen)
             facts.merge(found)
     return facts
+
+
+# Summary keys that one boot of one board shows with a single value.
+ONE_BOOT_KEYS = (
+    "gic.version",
+    "psci.version",
+    "uefi.revision",
+    "smbios.version",
+    "acpi.spcr.interface_type",
+    "linux.version",
+)
+
+
+def _warn_disagreement(found: Facts, path: str, seen: dict[str, tuple[Any, str]]) -> None:
+    """Warn when this input shows another value than an earlier input for a one-boot key.
+
+    `check INPUT...` combines its inputs as one boot; inputs from two boards or
+    two firmware builds would mix their facts silently.
+    """
+    summary = found.summary()
+    for key in ONE_BOOT_KEYS:
+        value = summary.get(key)
+        if value is None:
+            continue
+        earlier = seen.setdefault(key, (value, path))
+        if earlier[0] != value:
+            log.warning(
+                "the inputs disagree on %s: %r in %s, %r in %s; are they of one boot of one board?",
+                key,
+                earlier[0],
+                earlier[1],
+                value,
+                path,
+            )
 
 
 def _require_evidence(path: str | os.PathLike[str], facts: Facts) -> None:

@@ -298,3 +298,24 @@ def test_check_cut_run_capture_says_why(tmp_path: Path) -> None:
     assert "ends before the run's `complete` marker" in result.stderr
     assert "interrupted" not in result.stderr
     assert result.stderr.count("skipped a truncated last event") == 1
+
+
+def test_check_warns_inputs_of_two_boards() -> None:
+    fixtures = Path(__file__).parent / "fixtures" / "checks"
+    result = armcheck(
+        "check",
+        str(fixtures / "xgene-mustang-excerpt.log"),
+        str(fixtures / "thunderx-r120-t33-excerpt.log"),
+    )
+    assert "the inputs disagree on gic.version: 2 in" in result.stderr
+    assert "thunderx-r120-t33-excerpt.log" in result.stderr
+
+
+def test_check_one_board_inputs_no_warning() -> None:
+    fixtures = Path(__file__).parent / "fixtures" / "checks"
+    result = armcheck(
+        "check",
+        str(fixtures / "qemu-virt-gicv2-edk2-linux.log"),
+        str(fixtures / "qemu-virt-gicv2-edk2-shell.log"),
+    )
+    assert "disagree" not in result.stderr
