@@ -137,8 +137,8 @@ class CaptureWriter:
         # The end of the last output when it may start a secret, as when a board
         # echoes a password one character at a time. It is written with the
         # next output, masked, or on its own before any other event.
-        self._held = ""
-        self._held_at: float | None = None
+        self._withheld = ""
+        self._withheld_at: float | None = None
         self.header = CaptureHeader(target=target, extra=dict(extra or {}))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -159,14 +159,17 @@ class CaptureWriter:
             return
         stamp = self.now() if at is None else at
         text = encode_text(data)
-        if self._held:
-            text, stamp = self._held + text, self._held_at if self._held_at is not None else stamp
-            self._held, self._held_at = "", None
+        if self._withheld:
+            # The withheld text arrived first, so the event takes its time.
+            text = self._withheld + text
+            if self._withheld_at is not None:
+                stamp = self._withheld_at
+            self._withheld, self._withheld_at = "", None
         if self.secrets:
             text = self._mask(text)
             keep = self._secret_start(text)
             if keep:
-                self._held, self._held_at, text = text[-keep:], stamp, text[:-keep]
+                self._withheld, self._withheld_at, text = text[-keep:], stamp, text[:-keep]
         if text:
             self._event(stamp, OUTPUT, text)
 
@@ -174,16 +177,16 @@ class CaptureWriter:
         text = data if isinstance(data, str) else encode_text(data)
         if secret:
             text = SECRET_MASK
-        self._flush_held()
+        self._flush_withheld()
         self._event(at, INPUT, self._mask(text))
 
     def mark(self, label: str, at: float | None = None) -> None:
-        self._flush_held()
+        self._flush_withheld()
         self._event(at, MARKER, label)
 
     def close(self) -> None:
         if self._file is not None:
-            self._flush_held()
+            self._flush_withheld()
             self._file.close()
             self._file = None
 
@@ -197,11 +200,11 @@ class CaptureWriter:
                     break
         return longest
 
-    def _flush_held(self) -> None:
-        if self._held:
-            held, at = self._held, self._held_at
-            self._held, self._held_at = "", None
-            self._event(at, OUTPUT, held)
+    def _flush_withheld(self) -> None:
+        if self._withheld:
+            text, at = self._withheld, self._withheld_at
+            self._withheld, self._withheld_at = "", None
+            self._event(at, OUTPUT, text)
 
     def __enter__(self) -> CaptureWriter:
         return self

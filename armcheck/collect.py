@@ -10,13 +10,12 @@ been dumped.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from armcheck.acpi.dumps import MemoryImage, read_dmem
 from armcheck.acpi.rsdp import AcpiWalk, walk_rsdp
-from armcheck.parsers.uefi_shell import MEMMAP_LINE
+from armcheck.parsers.uefi_shell import MEMMAP_LINE, PROMPT_LINE
 from armcheck.transcript import Line, lines_from_bytes
 
 log = logging.getLogger(__name__)
@@ -66,8 +65,6 @@ UEFI_SCRIPT_DONE = "armcheck-uefi-script-done"
 SYSTEM_TABLE_COMMAND = "dmem"
 # The edk2 shell's message for a command it cannot find.
 NOT_RECOGNIZED = "is not recognized as an internal or external command"
-# A command line as the shell echoes it while it runs a script: `Shell> ver`.
-SCRIPT_ECHO = re.compile(r"^(?:Shell|[A-Za-z][A-Za-z0-9]*:\\[^>]*)> (.+?)\s*$")
 
 ShellRunner = Callable[[str, float], str]
 ScriptRunner = Callable[[float], list[str]]
@@ -156,8 +153,9 @@ def split_script_output(lines: list[str], commands: list[str]) -> dict[str, str]
     current: list[str] | None = None
     pending = list(commands)
     for line in lines:
-        echo = SCRIPT_ECHO.match(line)
-        if echo and pending and echo.group(1) == pending[0]:
+        # The shell echoes each line of a script as if it was typed: `Shell> ver`.
+        echo = PROMPT_LINE.match(line)
+        if echo and pending and echo.group(1).strip() == pending[0]:
             current = outputs.setdefault(pending.pop(0), [])
         elif current is not None:
             current.append(line)

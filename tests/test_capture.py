@@ -229,7 +229,7 @@ def test_cli_capture_qemu_virt_shell(tmp_path: Path) -> None:
 def test_long_console_line_cut_in_errors(tmp_path: Path, pty_pair) -> None:
     console = Console(SerialTransport(SerialSettings(port=pty_pair.path)), None)
     console.open()
-    # From a thread: the pty holds less than the line until the console reads it.
+    # From a thread: the pty buffers less than the line until the console reads it.
     writer = pty_pair.write_chunks([b"x" * 20000 + b"\n"])
     console.drain(0.5)
     writer.join(5)

@@ -639,7 +639,7 @@ def test_console_without_spcr_names_profile() -> None:
 
 
 def test_console_speed_mismatch_states_both_sides() -> None:
-    # The profile expects ttyAMA0,115200, which the console meets; the SPCR says 9600.
+    # The profile expects ttyAMA0,115200, which the console meets, but the SPCR gives 9600.
     facts = qemu_linux()
     check = CATALOGUE["uart.console"]
     params = {"expected": "ttyAMA0,115200"}

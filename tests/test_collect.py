@@ -1,6 +1,6 @@
 """The UEFI shell collection: the script's output split per command, and the ACPI walk.
 
-The walk runs against a fake shell that answers `dmem ADDRESS [LENGTH]` from a
+The walk runs against a fake shell that serves `dmem ADDRESS [LENGTH]` from a
 memory image laid out as edk2 lays out qemu's tables, in the format of edk2's
 dmem. It counts the dumps, and it fails the test on a read outside the memory
 map, as such a read can stop real firmware.
@@ -44,7 +44,7 @@ def memory_layout(tables: dict[int, bytes]) -> dict[int, bytes]:
 
 
 class FakeShell:
-    """Answers dmem from a sparse memory image; reads outside `regions` fail the test."""
+    """A shell serving dmem from a memory image. A read outside `regions` fails the test."""
 
     def __init__(self, memory: dict[int, bytes], regions: list[tuple[int, int]]) -> None:
         self.memory = memory
@@ -108,11 +108,11 @@ def qemu_like_tables() -> dict[int, bytes]:
     }
 
 
-def test_walk_reads_tables_near_the_xsdt_in_one_window() -> None:
+def test_walk_xsdt_window_takes_tables() -> None:
     shell = FakeShell(memory_layout(qemu_like_tables()), [REGION])
     collection = run_walk(shell, [REGION])
     dumps = [command for command in shell.commands if command != "dmem"]
-    # The RSDP (default length), then one window around the XSDT holds everything.
+    # The RSDP (default length), then one window around the XSDT contains everything.
     assert dumps[0] == f"dmem {RSDP:X}"
     assert len(dumps) == 2
     assert collection.acpi_walk is not None
@@ -130,7 +130,7 @@ def test_walk_dumps_tables_outside_the_window_afterwards() -> None:
     assert any(command.startswith(f"dmem {far:X}") for command in shell.commands)
 
 
-def test_walk_without_memory_map_reads_only_the_xsdt_first() -> None:
+def test_walk_without_memmap_reads_xsdt() -> None:
     # No memmap: the window cannot be bounded, so nothing is read around the XSDT.
     shell = FakeShell(memory_layout(qemu_like_tables()), [(0x40000000, 0x80000000)])
     outputs = {command: "" for command, _ in UEFI_COMMANDS}
@@ -148,7 +148,8 @@ def test_xsdt_window_stays_in_its_region() -> None:
     regions = memory_regions(memmap_text([(0x7C43E000, 0x7C440000)]))
     assert regions == [(0x7C43E000, 0x7C440000)]
     low, high = xsdt_window(XSDT, regions)
-    assert low == 0x7C43E000 and high == 0x7C440000
+    assert low == 0x7C43E000
+    assert high == 0x7C440000
     assert xsdt_window(0x1000, regions) == (0x1000, 0x1000 + 0x200)
 
 

@@ -139,7 +139,7 @@ def test_run_board_cause_before_and_after_verdicts(pty_pair, tmp_path: Path) -> 
     assert "nothing was received" in lines[causes[0]]
 
 
-def refusing_shell(pty_pair, stop: threading.Event) -> threading.Thread:
+def shell_without_commands(pty_pair, stop: threading.Event) -> threading.Thread:
     """Play firmware that reaches `Shell>` but finds none of the commands typed."""
 
     def run() -> None:
@@ -171,7 +171,7 @@ def refusing_shell(pty_pair, stop: threading.Event) -> threading.Thread:
 
 def test_run_board_failed_shell_commands_are_errors(pty_pair, tmp_path: Path) -> None:
     stop = threading.Event()
-    refusing_shell(pty_pair, stop)
+    shell_without_commands(pty_pair, stop)
     try:
         result = run_on(pty_pair.path, tmp_path, "--timeout", "60")
     finally:

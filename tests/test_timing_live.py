@@ -91,9 +91,9 @@ def test_qemu_virt_two_passes(tmp_path: Path) -> None:
 
     if find_guest() is None:
         pytest.skip(missing_guest_message())
-    # The built-in target skips the shell's startup.nsh countdown (ShellOpt in
-    # its variable store); without shell options the countdown runs out and
-    # must show as a wait.
+    # The built-in target skips the shell's startup.nsh countdown, because its
+    # variable store sets ShellOpt. Without shell options the countdown runs
+    # out, so it must show as a wait.
     target_file = tmp_path / "qemu-countdown.yaml"
     target_file.write_text(
         'console:\n  qemu:\n    guest: true\n    append: ""\n    uefi_shell_options: ""\n'

@@ -47,7 +47,7 @@ def test_key_follows_the_options() -> None:
     )
 
 
-def test_no_options_or_non_raw_store_uses_the_template(tmp_path: Path) -> None:
+def test_template_without_options_or_raw(tmp_path: Path) -> None:
     uefi = find_uefi_firmware("virt")
     assert variable_store(uefi, DEFAULT_BINARY, "", tmp_path) == uefi.vars_template
     qcow2 = replace(uefi, vars_format="qcow2")

@@ -438,10 +438,10 @@ class Console:
         if not lines:
             return "; nothing was received"
         # A line of console noise can be megabytes long: show its start only.
-        shown = [
+        cut = [
             line
             if len(line) <= TAIL_LINE_CHARS
             else f"{line[:TAIL_LINE_CHARS]}... ({len(line)} characters)"
             for line in lines
         ]
-        return "; last lines seen:\n" + "\n".join(f"  | {line}" for line in shown)
+        return "; last lines seen:\n" + "\n".join(f"  | {line}" for line in cut)

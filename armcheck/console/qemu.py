@@ -108,7 +108,7 @@ class LinuxBoot:
     kernel: str
     initrd: str | None
     append: str
-    # The shell's name for the FAT drive script that holds shell_command(), if any.
+    # The shell's name for the FAT drive script that contains shell_command(), if any.
     start_script: str | None = None
 
     def shell_command(self, volume: str = FAT_VOLUME) -> str:
@@ -261,6 +261,11 @@ class QemuTransport(Transport):
         lines.append(f"  append {append}")
         (extlinux / "extlinux.conf").write_text("\n".join(lines) + "\n", encoding="ascii")
         return ["-drive", f"if=virtio,format=raw,readonly=on,file=fat:{drive}"]
+
+    @property
+    def folder(self) -> Path | None:
+        """The temporary folder of the running qemu (variable store, FAT drive), or None."""
+        return self._folder
 
     # --- Transport ------------------------------------------------------------------
 

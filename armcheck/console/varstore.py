@@ -13,7 +13,7 @@ copy of the template, sets `ShellOpt` from the shell with `setvar`, reads it
 back and powers off with `reset -s`. It keeps that store in its cache folder,
 keyed by the firmware files, the qemu binary and the options, and later runs
 copy it. When the preparation fails, the run goes on with the blank
-template, and the driver answers the countdown as it would on a board.
+template, and the driver ends the countdown with a key, as it does on a board.
 """
 
 from __future__ import annotations
@@ -28,13 +28,9 @@ import sys
 import tempfile
 import types
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from armcheck.console.firmware import UefiFirmware
 from armcheck.errors import ArmcheckError
-
-if TYPE_CHECKING:
-    from armcheck.console.base import Console
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +40,6 @@ DEFAULT_SHELL_OPTIONS = "-nostartup"
 # Bump when the way a store is prepared changes, so old stores are not used.
 PREPARATION_VERSION = 1
 PREPARE_TIMEOUT = 180.0
-PROMPT = r"Shell> \Z"
-COUNTDOWN = r"Press ESC in \d+ seconds? to skip startup\.nsh"
 BLOCK = 1 << 20
 # A row of the data that `setvar NAME -guid GUID` shows: hex pairs.
 HEX_BYTES = re.compile(r"^(?:[0-9A-F]{2} )*[0-9A-F]{2}\s*$")
@@ -132,6 +126,7 @@ def prepare(uefi: UefiFirmware, binary: str, options: str, destination: Path) ->
     # Imported here: the qemu transport imports this module for variable_store().
     from armcheck.console.base import Console
     from armcheck.console.qemu import QemuTransport
+    from armcheck.shells import UefiShell
 
     data = shell_options_data(options)
     # The firmware's own template (empty uefi_shell_options), no drives, no guest.
@@ -143,16 +138,14 @@ def prepare(uefi: UefiFirmware, binary: str, options: str, destination: Path) ->
     console = Console(transport)
     console.open()
     try:
-        reach_prompt(console)
-        console.sendline(
-            f"setvar ShellOpt -guid {SHELL_VARIABLE_GUID} -bs -nv ={data.hex().upper()}"
+        shell = UefiShell(console)
+        shell.reach(PREPARE_TIMEOUT)
+        shell.run(
+            f"setvar ShellOpt -guid {SHELL_VARIABLE_GUID} -bs -nv ={data.hex().upper()}",
+            PREPARE_TIMEOUT,
         )
-        console.expect([PROMPT], PREPARE_TIMEOUT, what="the shell prompt after setvar")
-        console.sendline(f"setvar ShellOpt -guid {SHELL_VARIABLE_GUID}")
-        match = console.expect(
-            [PROMPT], PREPARE_TIMEOUT, what="the shell prompt after reading ShellOpt"
-        )
-        read_back = shown_bytes(match.before.splitlines())
+        output = shell.run(f"setvar ShellOpt -guid {SHELL_VARIABLE_GUID}", PREPARE_TIMEOUT)
+        read_back = shown_bytes(output.splitlines())
         if read_back != data:
             raise PreparationError(
                 f"ShellOpt reads back as {read_back.hex() or 'nothing'}, expected {data.hex()}"
@@ -160,28 +153,20 @@ def prepare(uefi: UefiFirmware, binary: str, options: str, destination: Path) ->
         console.sendline("reset -s")
         assert transport.process is not None
         transport.process.wait(timeout=PREPARE_TIMEOUT)
-        if transport._folder is None:
+        if transport.folder is None:
             raise PreparationError("qemu's folder is gone before the store was kept")
         destination.parent.mkdir(parents=True, exist_ok=True)
         # A temporary name, then a rename: a concurrent run reads the whole file or none.
         handle, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".part")
         os.close(handle)
         try:
-            copy_sparse(transport._folder / "vars.fd", Path(temporary))
+            copy_sparse(transport.folder / "vars.fd", Path(temporary))
             os.replace(temporary, destination)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
     finally:
         console.close()
-
-
-def reach_prompt(console: Console) -> None:
-    """Wait for `Shell>`, ending the startup.nsh countdown with Enter when it shows."""
-    match = console.expect([PROMPT, COUNTDOWN], PREPARE_TIMEOUT, what="the UEFI shell prompt")
-    if match.index == 1:
-        console.send(b"\r")
-        console.expect([PROMPT], PREPARE_TIMEOUT, what="the UEFI shell prompt")
 
 
 def shown_bytes(lines: list[str]) -> bytes:

@@ -229,10 +229,10 @@ UNSEARCHED = -2
 
 
 class _Candidates:
-    """The lines of a block worth parsing, found from a position on as the scan asks.
+    """The lines of a block worth parsing, found one by one as the scan reaches them.
 
     A line is a candidate when a prefilter pattern matches in it or when it
-    holds terminal controls (`dirty`, sorted line starts). Each pattern is
+    contains terminal controls (`dirty`, sorted line starts). Each pattern is
     searched only past the position the scan reached, so the runs of shell
     output that _scan_shell_output takes whole are not searched.
     """

@@ -34,7 +34,8 @@ REPEAT_SAFE = frozenset({"memmap", "smbiosview", "pci", "sermode"})
 # two different blocks with equal hashes would count as a repeat.
 MAX_READ_BLOCKS = 4096
 
-_PROMPT = re.compile(r"^(?:Shell|[A-Za-z]+\d+:\\[^>\s]*)> ?(.*)$")
+# A shell prompt line, typed or echoed from a script, with its command: `Shell> ver`.
+PROMPT_LINE = re.compile(r"^(?:Shell|[A-Za-z]+\d+:\\[^>\s]*)> ?(.*)$")
 _SHELL_VERSION = re.compile(r"UEFI Interactive Shell v(\S+)")
 _UEFI_BANNER = re.compile(r"UEFI v(\d+\.\d+) \((.+), (0x[0-9A-Fa-f]+)\)")
 _TIME = re.compile(r"^\s*(\d\d):(\d\d):(\d\d)\s*(\(.*\))?\s*$")
@@ -157,7 +158,7 @@ class ShellParser:
 
     def parse(self, line: LogLine) -> None:
         text = line.message
-        prompt = _PROMPT.match(text) if ">" in text else None
+        prompt = PROMPT_LINE.match(text) if ">" in text else None
         if prompt is not None:
             self._close()
             command = prompt.group(1).strip()
