@@ -29,8 +29,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from armcheck.capture import iter_events
 from armcheck.errors import InputFormatError
 from armcheck.facts import Facts
@@ -363,6 +361,10 @@ def _lava_entry(path: Path, number: int, raw: bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(body)
     except ValueError:
+        # Imported here: only LAVA logs need it, and it costs every other
+        # command start about 10 ms.
+        import yaml
+
         try:
             value = yaml.safe_load(body)
         except yaml.YAMLError:

@@ -179,6 +179,36 @@ def test_repeated_smbios_block_keeps_session_types() -> None:
     assert second.evidence.line == 14
 
 
+def test_repeat_cut_elsewhere_is_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A long log reaches the scanner in blocks whose ends fall at other places
+    # in each repeat of a session, so one block's output arrives as several runs.
+    from armcheck.parsers import uefi_shell
+    from armcheck.parsers.stream import scan_blocks
+
+    dmem = "Shell> dmem 5C430018 8\n" + "".join(
+        f"  {offset:08X}: 41 42 43 44 45 46 47 48  *ABCDEFGH*\n" for offset in range(0, 400, 8)
+    )
+    session = (SESSION_START + SMBIOS_TYPE_1 + dmem + "Shell> \n").encode()
+    reads: list[str] = []
+    readers = dict(uefi_shell._READERS)
+    original = readers["smbiosview"]
+    readers["smbiosview"] = lambda shell, command, block: (
+        reads.append(command),
+        original(shell, command, block),
+    )
+    monkeypatch.setattr(uefi_shell, "_READERS", readers)
+    dumps: list[int] = []
+    parser = LogParser(Facts(), "loop.log")
+    parser.shell._tables = lambda kind, lines: dumps.append(len(lines))
+    # Three sessions, the block ends inside the second one's smbiosview and dmem output.
+    data = session * 3
+    cuts = [len(session) + session.index(b"Structure"), len(session) + session.index(b"  00000100")]
+    pieces = [data[: cuts[0]], data[cuts[0] : cuts[1]], data[cuts[1] :]]
+    scan_blocks(pieces, parser)
+    assert reads == ["smbiosview -t 1"]
+    assert dumps == [50]
+
+
 def test_changed_block_is_read_again() -> None:
     changed = SMBIOS_TYPE_1.replace("QEMU Virtual Machine", "Other Machine")
     facts = scan_text(SESSION_START + SMBIOS_TYPE_1 + SESSION_START + changed + "Shell> \n")

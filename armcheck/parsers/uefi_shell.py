@@ -123,8 +123,25 @@ def _lines(pieces: list[Any]) -> list[LogLine]:
     return lines
 
 
-def _piece_key(piece: Any) -> Any:
-    return piece.data if type(piece) is RawLines else piece.message
+def _content_key(head: tuple[Any, ...], pieces: list[Any]) -> int:
+    """Return a key of `head` and the lines of `pieces`, wherever the runs of lines were cut.
+
+    The scanner cuts runs at the ends of its input blocks, which fall at other
+    places in each repeat of the same output: adjacent runs are joined first.
+    """
+    parts = list(head)
+    run: list[bytes] = []
+    for piece in pieces:
+        if type(piece) is RawLines:
+            run.append(piece.data)
+            continue
+        if run:
+            parts.append(b"".join(run))
+            run = []
+        parts.append(piece.message)
+    if run:
+        parts.append(b"".join(run))
+    return hash(tuple(parts))
 
 
 class ShellParser:
@@ -216,7 +233,7 @@ class ShellParser:
         if self._dmem_pieces and self._tables is not None:
             # A session that dumped the same bytes as an earlier one (a board
             # reset in a loop) would only repeat facts already recorded.
-            digest = hash(tuple(map(_piece_key, self._dmem_pieces)))
+            digest = _content_key((), self._dmem_pieces)
             if digest not in self._decoded_sessions:
                 self._decoded_sessions.add(digest)
                 self._tables("dmem", _lines(self._dmem_pieces))
@@ -252,7 +269,7 @@ class ShellParser:
             return
         key = None
         if name in REPEAT_SAFE:
-            key = hash((command, *map(_piece_key, pieces)))
+            key = _content_key((command,), pieces)
             types = self._read_blocks.get(key)
             if types is not None:
                 self._note_smbios_types(types, pieces)
