@@ -140,10 +140,10 @@ def scan_blocks(blocks: Iterable[bytes], parser: LogParser) -> int:
     carry = b""
     long_line = False  # pieces of the current line were parsed already
     for chunk in blocks:
-        data = carry + chunk if carry else chunk
-        cut = data.rfind(b"\n") + 1
+        # The carry holds no line feed, so the block's last one is in `chunk`.
+        cut = chunk.rfind(b"\n") + 1
         if cut == 0:
-            carry = data
+            carry = carry + chunk if carry else chunk
             while len(carry) > MAX_LINE_CHARS:
                 if not long_line:
                     number += 1
@@ -155,8 +155,11 @@ def scan_blocks(blocks: Iterable[bytes], parser: LogParser) -> int:
             # The block's first line ends the long line and keeps its number.
             number -= 1
             long_line = False
-        carry = data[cut:]
-        number = _scan_block(parser, data[:cut], number)
+        # One copy builds the block: a leading line feed lets the prefilter
+        # anchor on the first line like on the others.
+        block = b"".join((b"\n", carry, memoryview(chunk)[:cut]))
+        carry = chunk[cut:]
+        number = _scan_block(parser, block, number)
     if carry:
         if not long_line:
             number += 1
@@ -176,14 +179,14 @@ def _terminal_lines(data: bytes, number: int) -> list[Line]:
 
 
 def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
-    """Parse one block that ends with a line feed; return the last line number.
+    """Parse one block that starts and ends with a line feed; return the last line number.
+
+    The leading line feed is not part of the text: it ends the line before.
 
     Lines with terminal controls go through TranscriptBuilder one by one. When
     a cursor move cuts such a line into pieces, every piece keeps the line's
     number, so that evidence points at the line of the file.
     """
-    # A leading line feed lets the prefilter anchor on the first line like on the others.
-    block = b"\n" + block
     size = len(block)
     dirty_set = _terminal_line_starts(block)
     dirty = sorted(dirty_set)
@@ -192,7 +195,8 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
     firmware = parser.firmware
     position = 1
     while position < size:
-        if shell.command is not None:
+        if shell.command is not None and position not in dirty_set:
+            # A run stops before a line with terminal controls, so such a line starts none.
             end, number = _scan_shell_output(parser, block, position, dirty, number)
             if end > position:
                 position = end
