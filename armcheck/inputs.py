@@ -33,6 +33,7 @@ from armcheck.capture import iter_events
 from armcheck.errors import InputFormatError
 from armcheck.facts import Facts
 from armcheck.parsers import tables_bridge
+from armcheck.parsers.base import HostClock, split_prefix
 from armcheck.parsers.collected import facts_from_command_blocks, in_command_block
 from armcheck.parsers.stream import LogParser, read_blocks, scan_blocks
 from armcheck.session import read_run_state
@@ -59,6 +60,10 @@ _DMIDECODE = re.compile(r"^Handle 0x[0-9A-Fa-f]{4}, DMI type \d+", re.MULTILINE)
 _TABLE_LIST = re.compile(r"^Firmware Provider\s*:", re.MULTILINE)
 _LAVA = re.compile(r"^- \{.*\bdt\b.*\bmsg\b", re.MULTILINE)
 _SIGNATURE = re.compile(rb"[A-Z0-9_!]{4}")
+EXPECTED = (
+    "expected a console log, an armcheck capture, a LAVA log.yaml, dmesg output, ACPI tables "
+    "(binary, acpidump, iasl .dsl), dmidecode output or an SMBIOS dump"
+)
 
 
 def read_facts(paths: Sequence[str | os.PathLike[str]]) -> Facts:
@@ -123,9 +128,7 @@ def detect(path: Path) -> tuple[str, str | None]:
         kind = _binary_kind(head)
         if kind is None:
             raise InputFormatError(
-                f"{path}: not a known input: expected a console log, an armcheck capture, a "
-                "LAVA log.yaml, dmesg output, ACPI tables (binary, acpidump, iasl .dsl), "
-                "dmidecode output or an SMBIOS dump, but it holds binary data"
+                f"{path}: not a known input: {EXPECTED}, but it holds binary data"
             )
         return kind, None
 
@@ -279,12 +282,32 @@ def _utf8_blocks(file: Any, encoding: str | None) -> Iterator[bytes]:
 
 
 def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
+    """Read a text file as console output; reject it when none of its lines is.
+
+    A kernel log whose messages carry no fact is still a kernel log: its
+    printk timestamps are enough.
+    """
     parser = LogParser(facts, str(path))
     try:
         with open(path, "rb") as file:
-            return scan_blocks(_utf8_blocks(file, encoding), parser)
+            count = scan_blocks(_utf8_blocks(file, encoding), parser)
+            if parser.ctx.recognised:
+                return count
+            file.seek(0)
+            head = next(_utf8_blocks(file, encoding), b"")
     except OSError as err:
         raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
+    if not _has_kernel_lines(head.decode("utf-8", "replace")):
+        raise InputFormatError(
+            f"{path}: not a known input: none of its {count} lines is a firmware banner, a UEFI "
+            f"shell line, a Linux kernel message or a table dump; {EXPECTED}"
+        )
+    return count
+
+
+def _has_kernel_lines(text: str) -> bool:
+    clock = HostClock()
+    return any(split_prefix(line, clock, None)[2] for line in text.splitlines())
 
 
 def _read_capture(path: Path, facts: Facts) -> int:

@@ -263,7 +263,7 @@ def test_text_without_evidence_rejected(tmp_path: Path) -> None:
     result = armcheck("check", str(notes))
 
     assert result.returncode == 2
-    assert f"{notes}: no firmware" in result.stderr
+    assert f"{notes}: not a known input: none of its 2 lines" in result.stderr
 
 
 def test_run_capture_uses_recorded_profile() -> None:

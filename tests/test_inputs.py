@@ -185,6 +185,31 @@ def test_binary_file_rejected(tmp_path: Path) -> None:
         read_facts([write(tmp_path, "image.bin", data)])
 
 
+def test_text_without_console_lines_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "list.txt", b"Shopping list\neggs\nmilk\n")
+    with pytest.raises(
+        InputFormatError, match=r"list\.txt: not a known input: none of its 3 lines"
+    ):
+        read_facts([path])
+
+
+def test_kernel_log_without_facts_accepted(tmp_path: Path) -> None:
+    # Its messages carry no fact, but their printk timestamps make it a kernel log.
+    path = write(tmp_path, "usb.log", b"[    1.5] usb 1-1: new device\n[    1.6] usb 1-1: gone\n")
+    facts = read_facts([path])
+    assert facts.inputs[0]["kind"] == "console-log"
+    assert facts.summary()["linux.version"] is None
+
+
+def test_second_copy_of_a_log_accepted(tmp_path: Path) -> None:
+    # The copy adds no new value, but its lines are recognised all the same.
+    text = b"UEFI firmware (version 2022.11-6 built at 07:00:00 on Jan  1 2023)\n"
+    first = write(tmp_path, "first.log", text)
+    second = write(tmp_path, "second.log", text)
+    facts = read_facts([first, second])
+    assert [entry["file"] for entry in facts.inputs] == [str(first), str(second)]
+
+
 def test_asciicast_v1_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, "old.cast", b'{"version": 1, "width": 80, "stdout": []}\n')
     with pytest.raises(InputFormatError, match="version 1"):

@@ -162,6 +162,9 @@ class ParseContext:
         self.facts = facts
         self.file = file
         self.counts: dict[str, int] = {}
+        # Whether a parser recognised any line of the input, even one whose
+        # value an earlier input had recorded already.
+        self.recognised = False
 
     def evidence(self, source: str, line: LogLine) -> Evidence:
         text = line.text
@@ -171,6 +174,7 @@ class ParseContext:
 
     def add(self, key: str, value: object, source: str, line: LogLine) -> None:
         """Record one observation of `key`, unless MAX_KEPT_PER_KEY were recorded already."""
+        self.recognised = True
         count = self.counts.get(key, 0) + 1
         self.counts[key] = count
         if count <= MAX_KEPT_PER_KEY:
@@ -178,6 +182,7 @@ class ParseContext:
 
     def set_once(self, key: str, value: object, source: str, line: LogLine) -> None:
         """Record `key` unless the same value, or MAX_KEPT_PER_KEY values, are recorded already."""
+        self.recognised = True
         existing = self.facts.observations.get(key)
         if existing and (
             len(existing) >= MAX_KEPT_PER_KEY or any(obs.value == value for obs in existing)
