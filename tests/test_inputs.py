@@ -243,3 +243,25 @@ def test_folder_skips_hidden_and_summarises(
     assert len(warnings) == 1
     assert "skipped 7 files" in warnings[0].getMessage()
     assert "and 2 more" in warnings[0].getMessage()
+
+
+TABLES = Path(__file__).parent / "fixtures" / "tables"
+
+
+@pytest.mark.parametrize("name", ["qemu-virt-acpidump.txt", "qemu-virt-dmem.log"])
+def test_untimed_table_text_has_no_evidence_time(name: str) -> None:
+    # Neither file has timestamps: a time in the evidence would be made up.
+    facts = read_facts([TABLES / name])
+    tables = facts.all("acpi.table")
+    assert tables
+    assert all(observation.evidence.time is None for observation in tables)
+    assert "@" not in tables[0].evidence.where()
+
+
+def test_capture_table_evidence_keeps_arrival_time() -> None:
+    # Tables read from the shell's `dmem` output keep the time the dump arrived.
+    capture = Path(__file__).resolve().parents[1] / "captures" / "qemu-virt-edk2-shell.cast"
+    facts = read_facts([capture])
+    tables = [obs for obs in facts.all("acpi.table") if obs.evidence.source == "uefi-shell"]
+    assert tables
+    assert all(obs.evidence.time is not None and obs.evidence.time > 0 for obs in tables)

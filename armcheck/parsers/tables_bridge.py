@@ -7,12 +7,13 @@ decoders' calling conventions live in one place.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from armcheck.errors import ArmcheckError
-from armcheck.facts import ACPI_TABLE, SMBIOS_TABLE, Evidence, Facts
+from armcheck.facts import ACPI_TABLE, SMBIOS_TABLE, Evidence, Facts, Observation
 from armcheck.parsers.base import LogLine, ParseContext
 from armcheck.transcript import Line
 
@@ -59,6 +60,8 @@ def shell_block(kind: str, lines: Sequence[LogLine], ctx: ParseContext) -> None:
     decoded = Facts()
     try:
         function(to_lines(lines), decoded, ctx.file)
+        if all(line.time is None for line in lines):
+            untimed(decoded, {})
         merge_new(decoded, ctx.facts)
     except (ArmcheckError, ValueError, IndexError) as err:
         # A garbled dump inside a console log costs its tables, not the whole document.
@@ -78,12 +81,28 @@ def merge_new(decoded: Facts, facts: Facts) -> None:
             facts.set_once(key, observation.value, observation.evidence)
 
 
+def untimed(facts: Facts, before: dict[str, int]) -> None:
+    """Drop the times of the observations added since `facts` had `before` of each key.
+
+    The decoders read Lines, whose time is a number; the lines of a file
+    without timestamps give 0.0, which a report would print as a time.
+    """
+    for key, observations in facts.observations.items():
+        for index in range(before.get(key, 0), len(observations)):
+            observation = observations[index]
+            if observation.evidence.time is not None:
+                evidence = dataclasses.replace(observation.evidence, time=None)
+                observations[index] = Observation(observation.value, evidence)
+
+
 def text_file(kind: str, lines: list[Line], facts: Facts, file: str) -> bool:
     """Decode a table text file; return False when no decoder is available for `kind`."""
     function = decoder(TEXT_DECODERS[kind])
     if function is None:
         return False
+    before = {key: len(observations) for key, observations in facts.observations.items()}
     function(lines, facts, file)
+    untimed(facts, before)
     return True
 
 
