@@ -65,6 +65,13 @@ class Waiver:
     def expired(self, today: date) -> bool:
         return self.until is not None and self.until < today
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "until": self.until.isoformat() if self.until else None,
+            "reference": self.reference,
+        }
+
 
 @dataclass
 class Profile:
@@ -98,12 +105,7 @@ class Profile:
                 for check_id, setting in ((i, self.checks[i]) for i in ordered_ids(self.checks))
             },
             "waivers": {
-                check_id: {
-                    "reason": waiver.reason,
-                    "until": waiver.until.isoformat() if waiver.until else None,
-                    "reference": waiver.reference,
-                    "origin": waiver.origin,
-                }
+                check_id: {**waiver.to_json(), "origin": waiver.origin}
                 for check_id, waiver in sorted(self.waivers.items())
             },
         }
@@ -407,6 +409,7 @@ def apply_profile(result: CheckResult, profile: Profile, today: date) -> CheckRe
     waiver = profile.waivers.get(result.check_id)
     if waiver is None:
         return result
+    result.waiver = waiver.to_json()
     reference = f" ({waiver.reference})" if waiver.reference else ""
     if result.status in (Status.FAILED, Status.WARNING):
         if waiver.until is not None and waiver.expired(today):

@@ -36,6 +36,8 @@ class CheckResult:
     severity: str = "medium"
     title: str = ""
     rule: str = ""
+    # The profile's waiver for this check (reason, until, reference), whatever the status.
+    waiver: dict[str, Any] | None = None
 
     @property
     def area(self) -> str:
@@ -55,6 +57,7 @@ class CheckResult:
             "severity": self.severity,
             "title": self.title,
             "rule": self.rule,
+            "waiver": self.waiver,
         }
 
 

@@ -254,6 +254,20 @@ def test_waiver_until_future_waives(tmp_path: Path) -> None:
     assert result.status == Status.WAIVED
 
 
+def test_waived_result_json_has_the_waiver(tmp_path: Path) -> None:
+    profile = waived_profile(tmp_path, "2027-06-30")
+    result = apply_profile(failed_result(), profile, date(2026, 12, 4))
+    assert result.to_json()["waiver"] == {
+        "reason": "no watchdog",
+        "until": "2027-06-30",
+        "reference": "",
+    }
+
+
+def test_unwaived_result_json_has_no_waiver() -> None:
+    assert failed_result().to_json()["waiver"] is None
+
+
 def test_waiver_on_pass_stays_passed(tmp_path: Path) -> None:
     passed = CheckResult("watchdog.sbsa_generic", Status.PASSED, "1 watchdog")
     result = apply_profile(passed, waived_profile(tmp_path), date(2026, 12, 4))
