@@ -300,6 +300,14 @@ def test_cli_capture_unknown_target(tmp_path: Path) -> None:
     assert "unknown target 'no-such-board'" in result.stderr.decode()
 
 
+def test_cli_capture_port_that_cannot_open_leaves_no_file(tmp_path: Path) -> None:
+    cast = tmp_path / "u.cast"
+    result = run_capture(["capture", "/dev/ttyARMCHECK-NOPE", "-o", str(cast)])
+    assert result.returncode == EXIT_INCOMPLETE
+    assert "cannot open serial port" in result.stderr.decode()
+    assert not cast.exists()
+
+
 def test_cli_capture_lost_console_exit_3(pty_pair, tmp_path: Path) -> None:
     process = start_capture(tmp_path / "lost.cast", pty_pair.path, ["--timeout", "30"])
     pty_pair.write(b"going away\r\n")

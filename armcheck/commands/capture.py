@@ -98,7 +98,13 @@ def capture_command(
     writer = CaptureWriter(output, target=spec.name)
     console: Console | None = None
     try:
-        console = open_console(spec, writer)
+        try:
+            console = open_console(spec, writer)
+        except BaseException:
+            # Nothing was recorded: leave no capture that holds only its header.
+            writer.close()
+            os.unlink(output)
+            raise
         # A capture records whatever the board does, panics included.
         console.death_patterns.clear()
         if pattern is None:
