@@ -47,6 +47,34 @@ def test_prefilter_keeps_every_fact(path: Path, block_size: int) -> None:
     assert as_plain(scanned_facts(path, block_size)) == as_plain(every_line_facts(path))
 
 
+REPEATS = (
+    b"[    0.000000] Linux version 6.1.0-57-arm64 (gcc 12)\n"
+    b"[    0.000000][    T0] ACPI: SPCR 0x000000007C430000 000050 (v02 BOCHS  BXPC)\n"
+    b"[    0.100000] [Firmware Bug]: APIC: a note\n"
+    b"[    0.200000] ACPI Error: caf\xc3\xa9 in UTF-8 (20220331/psargs-330)\n"
+    b"[    0.300000] rtc-efi rtc-efi.0: registered as rtc0\n"
+    b"[    0.400000] \n"
+)
+
+
+@pytest.mark.parametrize("path", LOGS, ids=[path.name for path in LOGS])
+def test_repeated_log_keeps_every_fact(path: Path, tmp_path: Path) -> None:
+    # The scanner skips a repeated printk message before decoding it; the
+    # parsers must end with the facts they give when they read every line.
+    repeated = tmp_path / path.name
+    repeated.write_bytes((path.read_bytes().rstrip(b"\n") + b"\n" + REPEATS) * 3)
+    for block_size in (1 << 20, 333):
+        assert as_plain(scanned_facts(repeated, block_size)) == as_plain(every_line_facts(repeated))
+
+
+def test_repeated_problem_lines_all_counted(tmp_path: Path) -> None:
+    path = tmp_path / "loop.log"
+    path.write_bytes(REPEATS * 4)
+    summary = scanned_facts(path, 1 << 20).summary()
+    assert summary["linux.firmware_bugs"] == 4
+    assert summary["linux.acpi_errors"] == 4
+
+
 @pytest.mark.parametrize(
     "line",
     [

@@ -69,6 +69,9 @@ class LinuxParser:
         # Messages already parsed that recorded nothing per occurrence; a
         # repeat of one of them can be skipped.
         self.repeats: set[str] = set()
+        # The same messages in UTF-8, so that the scanner can skip a repeat
+        # before it decodes the line.
+        self.repeated_bytes: set[bytes] = set()
         self._counted = False
         self._handlers: list[tuple[str, Callable[[LogLine, str], None]]] = [
             ("Linux version ", self._version),
@@ -120,7 +123,14 @@ class LinuxParser:
             # (the next boot in a long log) could only repeat recorded values.
             if len(self.repeats) >= MAX_REPEATS:
                 self.repeats.clear()
+                self.repeated_bytes.clear()
             self.repeats.add(message)
+            try:
+                self.repeated_bytes.add(message.encode("utf-8"))
+            except UnicodeEncodeError:
+                # Text with lone surrogates has no UTF-8 form, so its repeats
+                # are skipped after decoding only.
+                pass
 
     # Handlers, one per kernel message family.
 

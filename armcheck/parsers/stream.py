@@ -43,6 +43,8 @@ _NO_PREFIX_STARTS = frozenset(" \tBCEGHIKLPQRTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _PREFIX_MARKS = frozenset("<>[")
 _LONE_CARRIAGE_RETURN = re.compile(rb"\r(?!\n)")
 _CSI = re.compile(rb"\x1b\[([0-9;?=>]*)([@-~])")
+# A bare printk timestamp, as base._PRINTK_ONLY matches it in text.
+_PRINTK_STAMP = re.compile(rb"\[ *\d+\.\d+\] ?")
 # A line that LogParser.feed_block_output must give to split_prefix: it starts
 # with `<`, `>`, `[` or a digit, or with three characters and a space where the
 # first may start a syslog month (see _NO_PREFIX_STARTS). Searched from the
@@ -224,9 +226,25 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
                 for line in _terminal_lines(block[start:end], number):
                     parser.feed_candidate(number, line.text)
         else:
-            parser.feed(number, _clean(block[start:end]))
+            data = block[start:end]
+            if data[:1] != b"[" or not _is_repeated_printk(data, parser.linux.repeated_bytes):
+                parser.feed(number, _clean(data))
         position = end + 1
     return number + block.count(b"\n", position)
+
+
+def _is_repeated_printk(data: bytes, repeated: set[bytes]) -> bool:
+    """Tell whether `data` is a printk line whose message LogParser.feed would skip as a repeat.
+
+    This is the test of `feed` done on the bytes, before the line is decoded
+    and split: a bare printk timestamp (no caller id), then a message in
+    `repeated`, the UTF-8 form of LinuxParser.repeats.
+    """
+    stamp = _PRINTK_STAMP.match(data)
+    if stamp is None:
+        return False
+    message = data[stamp.end() :].rstrip(b"\r ")
+    return message[:1] not in (b"[", b"<") and message in repeated
 
 
 UNSEARCHED = -2
