@@ -20,6 +20,7 @@ InputFormatError that names the file.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import json
 import logging
 import os
@@ -29,9 +30,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from armcheck import streams
 from armcheck.capture import iter_events
 from armcheck.errors import InputFormatError
-from armcheck.facts import Facts
+from armcheck.facts import Facts, Observation
 from armcheck.parsers import tables_bridge
 from armcheck.parsers.base import HostClock, split_prefix
 from armcheck.parsers.collected import facts_from_command_blocks, in_command_block
@@ -71,7 +73,21 @@ def read_facts(paths: Sequence[str | os.PathLike[str]]) -> Facts:
     facts = Facts()
     for path in paths:
         read_input(Path(path), facts)
+    if streams.SPOOLED:
+        _rename_copies(facts)
     return facts
+
+
+def _rename_copies(facts: Facts) -> None:
+    """Name the copies of stream inputs in the evidence and the input list as the user did."""
+    for entry in facts.inputs:
+        entry["file"] = streams.display_name(entry["file"])
+    for observations in facts.observations.values():
+        for index, observation in enumerate(observations):
+            file = observation.evidence.file
+            if file is not None and file in streams.SPOOLED:
+                evidence = dataclasses.replace(observation.evidence, file=streams.SPOOLED[file])
+                observations[index] = Observation(observation.value, evidence)
 
 
 def read_input(path: Path, facts: Facts) -> None:

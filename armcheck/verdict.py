@@ -23,6 +23,7 @@ from armcheck.reports.json_report import write_json
 from armcheck.reports.junit import write_junit
 from armcheck.results import CheckResult, exit_status
 from armcheck.session import LINUX, LINUX_SHELL, RunState, read_run_state
+from armcheck.streams import display_name
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def read_check_inputs(paths: list[str]) -> Facts:
         for path in console_inputs:
             found = read_facts([path])
             _require_evidence(path, found)
-            _warn_disagreement(found, str(path), seen)
+            _warn_disagreement(found, display_name(str(path)), seen)
             facts.merge(found)
     return facts
 

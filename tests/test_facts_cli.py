@@ -62,3 +62,55 @@ def test_facts_random_bytes_no_traceback(tmp_path: Path) -> None:
     run = armcheck("facts", "--json", str(path))
     assert run.returncode in (0, 2)
     assert "Traceback" not in run.stderr
+
+
+def piped(args: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
+    """Run armcheck with `data` on a real pipe as its standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "armcheck", *args], input=data, capture_output=True, timeout=120
+    )
+
+
+def test_facts_reads_piped_stdin() -> None:
+    data = (LOGS / "orangepi-uboot-dt.log").read_bytes()
+    for name in ("-", "/dev/stdin"):
+        run = piped(["facts", "--json", name], data)
+        assert run.returncode == 0, run.stderr
+        document = json.loads(run.stdout)
+        assert document["inputs"][0]["lines"] == 71
+        assert document["summary"]["firmware.vendor"] == "U-Boot"
+        expected = "stdin" if name == "-" else name
+        assert document["facts"]["rtc.driver"][0]["evidence"]["file"] == expected
+
+
+def test_facts_reads_fifo(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "console.fifo"
+    os.mkfifo(fifo)
+    data = (LOGS / "orangepi-uboot-dt.log").read_bytes()
+
+    def write() -> None:
+        with open(fifo, "wb") as stream:
+            stream.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    run = armcheck("facts", "--json", str(fifo))
+    writer.join(timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["summary"]["firmware.vendor"] == "U-Boot"
+
+
+def test_piped_bad_input_named_as_given() -> None:
+    run = piped(["facts", "-"], b"Shopping list\neggs\n")
+    assert run.returncode == 2
+    assert b"error: stdin: not a known input" in run.stderr
+
+
+def test_check_reads_piped_capture() -> None:
+    capture = Path(__file__).resolve().parents[1] / "captures" / "qemu-virt-edk2-linux.cast"
+    run = piped(["check", "/dev/stdin", "--profile", "qemu-virt"], capture.read_bytes())
+    assert run.returncode == 0, run.stderr
+    assert b"0 failed" in run.stdout

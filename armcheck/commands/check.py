@@ -12,6 +12,7 @@ import yaml
 from armcheck.checks import CATALOGUE, ordered_ids
 from armcheck.profiles import builtin_profiles, load_profile
 from armcheck.reports import print_terminal
+from armcheck.streams import spooled_inputs
 from armcheck.verdict import (
     capture_profile,
     capture_target,
@@ -30,7 +31,7 @@ DEFAULT_PROFILE = "sbbr"
 
 
 @click.command("check")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
 @click.option(
     "--profile",
     "profile_name",
@@ -78,11 +79,12 @@ def check_command(
     profile or input, 3 a check could not be decided or the recorded run
     ended early. A capture of `armcheck run` gives the verdicts of that run.
     """
-    profile_name = profile_name or capture_profile(inputs) or DEFAULT_PROFILE
-    profile = load_profile(profile_name)
-    facts = read_check_inputs(list(inputs))
-    state = run_state_of(inputs)
-    target_name = target_name or capture_target(inputs) or "local"
+    with spooled_inputs(inputs) as paths:
+        profile_name = profile_name or capture_profile(paths) or DEFAULT_PROFILE
+        profile = load_profile(profile_name)
+        facts = read_check_inputs(paths)
+        state = run_state_of(paths)
+        target_name = target_name or capture_target(paths) or "local"
     results, _context = decide(facts, profile, state, target_name)
 
     captures = [

@@ -11,6 +11,7 @@ import click
 
 from armcheck.facts import SUMMARY_KEYS, Facts
 from armcheck.inputs import read_facts
+from armcheck.streams import spooled_inputs
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,12 @@ MAX_VALUE_CHARS = 100
 def facts_command(inputs: tuple[str, ...], as_json: bool) -> None:
     """Read INPUTS (captures, console logs, dmesg, ACPI and SMBIOS tables) and print the facts.
 
-    Each input's kind is detected from its content. Exit status 2 when an
-    input cannot be read or is of no known kind, 3 when a capture is damaged.
+    Each input's kind is detected from its content. `-` or /dev/stdin reads
+    standard input. Exit status 2 when an input cannot be read or is of no
+    known kind, 3 when a capture is damaged.
     """
-    facts = read_facts(inputs)
+    with spooled_inputs(inputs) as paths:
+        facts = read_facts(paths)
     if as_json:
         json.dump(facts.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

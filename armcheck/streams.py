@@ -1,0 +1,81 @@
+"""Stream inputs (a pipe, /dev/stdin, a FIFO, `-`), copied to files while a command reads them.
+
+The input readers open an input more than once: to detect its kind, then to
+read it, and `check` also reads a capture's run markers. A second read of a
+pipe finds it empty, so each stream input is copied to a temporary file
+first. Evidence and error messages name the input as the user gave it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+
+from armcheck.errors import ArmcheckError, InputFormatError
+
+COPY_BLOCK_BYTES = 1 << 20
+
+# The copies of stream inputs, mapped to the names the user gave, while
+# `spooled_inputs` is open.
+SPOOLED: dict[str, str] = {}
+
+
+@contextlib.contextmanager
+def spooled_inputs(paths: Sequence[str]) -> Iterator[list[str]]:
+    """Yield `paths` with each stream input replaced by a temporary copy of it."""
+    with tempfile.TemporaryDirectory(prefix="armcheck-") as folder:
+        result = []
+        for index, path in enumerate(paths):
+            if not is_stream(path):
+                result.append(path)
+                continue
+            # The suffix stays: `check` reads a `.json` input as a facts document.
+            copy = os.path.join(folder, f"input-{index}{os.path.splitext(path)[1]}")
+            try:
+                with open(copy, "wb") as target:
+                    if path == "-":
+                        shutil.copyfileobj(sys.stdin.buffer, target, COPY_BLOCK_BYTES)
+                    else:
+                        with open(path, "rb") as source:
+                            shutil.copyfileobj(source, target, COPY_BLOCK_BYTES)
+            except OSError as err:
+                raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
+            SPOOLED[copy] = "stdin" if path == "-" else path
+            result.append(copy)
+        try:
+            yield result
+        except ArmcheckError as err:
+            # The message is printed after the copies are gone: name the inputs now.
+            err.args = tuple(shown_names(arg) if isinstance(arg, str) else arg for arg in err.args)
+            raise
+        finally:
+            for copy in result:
+                SPOOLED.pop(copy, None)
+
+
+def is_stream(path: str) -> bool:
+    """Tell whether `path` is `-` or names something other than a file or a folder."""
+    if path == "-":
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def display_name(path: str) -> str:
+    """Return the name the user gave for `path`, which may be the copy of a stream."""
+    return SPOOLED.get(path, path)
+
+
+def shown_names(text: str) -> str:
+    """Return `text` with the paths of stream copies replaced by the names the user gave."""
+    for copy, name in SPOOLED.items():
+        text = text.replace(copy, name)
+    return text
