@@ -297,6 +297,25 @@ def _utf8_blocks(file: Any, encoding: str | None) -> Iterator[bytes]:
     yield decoder.decode(b"", final=True).encode("utf-8")
 
 
+def _line_feed_blocks(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Yield `blocks`, with each carriage return made a line feed when the first block has none.
+
+    Some terminal programs save lines that end in a carriage return alone. In
+    a log with line feeds, a lone carriage return moves to the start of the
+    line (a progress count overwrites itself), so it stays as it is there.
+    """
+    first = next(blocks, None)
+    if first is None:
+        return
+    if b"\n" in first or b"\r" not in first:
+        yield first
+        yield from blocks
+        return
+    yield first.replace(b"\r", b"\n")
+    for block in blocks:
+        yield block.replace(b"\r", b"\n")
+
+
 def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
     """Read a text file as console output; reject it when none of its lines is.
 
@@ -306,7 +325,7 @@ def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
     parser = LogParser(facts, str(path))
     try:
         with open(path, "rb") as file:
-            count = scan_blocks(_utf8_blocks(file, encoding), parser)
+            count = scan_blocks(_line_feed_blocks(_utf8_blocks(file, encoding)), parser)
             if parser.ctx.recognised:
                 return count
             file.seek(0)

@@ -9,6 +9,7 @@ import pytest
 
 from armcheck.capture import CaptureWriter
 from armcheck.errors import InputFormatError
+from armcheck.facts import Facts
 from armcheck.inputs import detect, read_facts
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
@@ -265,3 +266,26 @@ def test_capture_table_evidence_keeps_arrival_time() -> None:
     tables = [obs for obs in facts.all("acpi.table") if obs.evidence.source == "uefi-shell"]
     assert tables
     assert all(obs.evidence.time is not None and obs.evidence.time > 0 for obs in tables)
+
+
+def values(facts: Facts) -> dict[str, list[object]]:
+    return {key: [obs.value for obs in facts.all(key)] for key in facts.keys()}
+
+
+def test_carriage_return_line_ends(tmp_path: Path) -> None:
+    text = MUSTANG.read_bytes().replace(b"\r\n", b"\n")
+    cr_only = write(tmp_path, "cr.log", text.replace(b"\n", b"\r"))
+    lf_only = write(tmp_path, "lf.log", text)
+    cr_facts = read_facts([cr_only])
+    lf_facts = read_facts([lf_only])
+    assert cr_facts.inputs[0]["lines"] == lf_facts.inputs[0]["lines"]
+    assert values(cr_facts) == values(lf_facts)
+    assert values(cr_facts)
+
+
+def test_utf16_carriage_return_line_ends(tmp_path: Path) -> None:
+    text = MUSTANG.read_bytes().replace(b"\r\n", b"\n").decode("utf-8", "replace")
+    path = write(tmp_path, "cr16.log", text.replace("\n", "\r").encode("utf-16"))
+    assert values(read_facts([path])) == values(
+        read_facts([write(tmp_path, "lf.log", text.encode())])
+    )
