@@ -161,7 +161,7 @@ def _text_encoding(head: bytes) -> str | None:
         return "utf-8"
     if head.startswith((b"RSD PTR ", b"_SM_", b"_SM3_")):
         return None
-    if len(head) >= 36 and _SIGNATURE.fullmatch(head[:4]) and head.count(0) > 0:
+    if _looks_like_acpi_header(head):
         return None
     zero = head.count(0)
     odd_zero = head[1::2].count(0)
@@ -186,13 +186,48 @@ def _binary_kind(head: bytes) -> str | None:
         return "acpi-binary"
     if head.startswith((b"_SM_", b"_SM3_")):
         return "smbios-binary"
-    if len(head) >= 36 and _SIGNATURE.fullmatch(head[:4]):
-        # A length past the end of the file is a truncated table: the decoder
-        # reports what is missing.
-        (length,) = struct.unpack_from("<I", head, 4)
-        if length >= 36:
-            return "acpi-binary"
+    if _looks_like_acpi_header(head):
+        # A table cut short or with a wrong length field: the decoder reports
+        # what is wrong.
+        return "acpi-binary"
+    if _looks_like_smbios_table(head):
+        return "smbios-binary"
     return None
+
+
+def _looks_like_acpi_header(head: bytes) -> bool:
+    """Tell whether `head` starts with a table signature followed by binary header fields.
+
+    The length field of any table under 16 MiB has a NUL byte, so a text line
+    that starts with four capitals (`ACPI: ...`) does not pass.
+    """
+    return bool(_SIGNATURE.fullmatch(head[:4])) and 0 in head[4:36]
+
+
+def _looks_like_smbios_table(head: bytes) -> bool:
+    """Tell whether `head` starts with SMBIOS structures without an entry point (sysfs `DMI`).
+
+    Each structure is a header (type, length of at least 4, handle), its
+    formatted bytes, then printable strings that end with two NUL bytes. Two
+    such structures in a row, or one that is End Of Table (type 127), pass.
+    """
+    offset = 0
+    count = 0
+    while offset + 4 <= len(head):
+        kind, length = head[offset], head[offset + 1]
+        if length < 4:
+            return False
+        end = head.find(b"\x00\x00", offset + length)
+        if end < 0:
+            break
+        strings = head[offset + length : end]
+        if any(byte != 0 and not 32 <= byte < 127 for byte in strings):
+            return False
+        count += 1
+        if kind == 127:
+            return True
+        offset = end + 2
+    return count >= 2
 
 
 def _text_kind(path: Path, text: str) -> str:
@@ -206,6 +241,12 @@ def _text_kind(path: Path, text: str) -> str:
                 f"{path}:1: an asciicast version {header.get('version')} file; armcheck reads "
                 "version 2 captures (record them with armcheck or asciinema 2)"
             )
+        # A report or facts document of armcheck: its console text is quoted
+        # in JSON strings, which the console parsers would misread.
+        raise InputFormatError(
+            f"{path}: not a known input: a JSON document; {EXPECTED} (`armcheck check` "
+            "also reads the JSON of `armcheck facts --json`)"
+        )
     if _LAVA.search(first):
         return "lava-log"
     if _DSL.search(text):
@@ -256,7 +297,7 @@ def _read_folder(path: Path, facts: Facts) -> None:
             f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
         )
         log.warning(
-            "%s: skipped %d %s that armcheck does not read (%s); -v shows why",
+            "%s: skipped %d %s that armcheck does not read (%s); `armcheck -v` shows why",
             path,
             len(skipped),
             "file" if len(skipped) == 1 else "files",

@@ -289,3 +289,47 @@ def test_utf16_carriage_return_line_ends(tmp_path: Path) -> None:
     assert values(read_facts([path])) == values(
         read_facts([write(tmp_path, "lf.log", text.encode())])
     )
+
+
+SPCR = TABLES / "qemu-virt" / "spcr.dat"
+
+
+@pytest.mark.parametrize("length", [0, 20])
+def test_table_with_short_length_field_read(tmp_path: Path, length: int) -> None:
+    data = SPCR.read_bytes()
+    path = write(tmp_path, "spcr.dat", data[:4] + length.to_bytes(4, "little") + data[8:])
+    table = read_facts([path]).first("acpi.table")
+    assert table is not None
+    assert table.value["signature"] == "SPCR"
+    assert f"length field {length} is shorter" in table.value["problems"][0]
+
+
+@pytest.mark.parametrize("size", [8, 20, 35])
+def test_table_cut_inside_header_named(tmp_path: Path, size: int) -> None:
+    path = write(tmp_path, "spcr.dat", SPCR.read_bytes()[:size])
+    with pytest.raises(InputFormatError, match=f"{size} bytes is too short for an ACPI table"):
+        read_facts([path])
+
+
+def test_bare_smbios_table_read() -> None:
+    facts = read_facts([TABLES / "qemu-virt-dmi" / "DMI"])
+    assert facts.inputs[0]["kind"] == "smbios-binary"
+    assert facts.value("smbios.bios") is not None
+
+
+def test_json_document_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "report.json", b'{\n  "summary": {"console.uart": "ttyAMA0"}\n}\n')
+    with pytest.raises(InputFormatError, match=r"report\.json: not a known input: a JSON document"):
+        read_facts([path])
+
+
+def test_run_folder_reads_capture_only(tmp_path: Path) -> None:
+    # A folder of `armcheck run`: the capture is read, its reports are skipped.
+    capture = Path(__file__).resolve().parents[1] / "captures" / "qemu-virt-edk2-linux.cast"
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "capture.cast").write_bytes(capture.read_bytes())
+    (run / "report.json").write_text('{"results": [{"seen": "ttyAMA0 is a SBSA\\""}]}\n')
+    (run / "junit.xml").write_text('<?xml version="1.0"?>\n<testsuites/>\n')
+    facts = read_facts([run])
+    assert [entry["kind"] for entry in facts.inputs] == ["capture"]
