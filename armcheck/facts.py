@@ -60,16 +60,14 @@ class Evidence:
     text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"source": self.source}
-        if self.file is not None:
-            data["file"] = self.file
-        if self.line is not None:
-            data["line"] = self.line
-        if self.time is not None:
-            data["time"] = round(self.time, 6)
-        if self.text is not None:
-            data["text"] = self.text
-        return data
+        # Every key is present, null when unknown, so that scripts can index it.
+        return {
+            "source": self.source,
+            "file": self.file,
+            "line": self.line,
+            "time": round(self.time, 6) if self.time is not None else None,
+            "text": self.text,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Evidence:

@@ -114,3 +114,16 @@ def test_check_reads_piped_capture() -> None:
     run = piped(["check", "/dev/stdin", "--profile", "qemu-virt"], capture.read_bytes())
     assert run.returncode == 0, run.stderr
     assert b"0 failed" in run.stdout
+
+
+def test_evidence_keys_always_present() -> None:
+    tables = Path(__file__).parent / "fixtures" / "tables" / "qemu-virt"
+    run = armcheck("facts", "--json", str(tables / "spcr.dat"), str(LOGS / "emag-caller-id.log"))
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    for observations in document["facts"].values():
+        for observation in observations:
+            assert set(observation["evidence"]) == {"source", "file", "line", "time", "text"}
+    spcr = document["facts"]["acpi.spcr"][0]["evidence"]
+    assert spcr["line"] is None
+    assert spcr["time"] is None
