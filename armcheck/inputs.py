@@ -425,7 +425,7 @@ def _read_lava(path: Path, facts: Facts) -> int:
     parser = LogParser(facts, str(path))
     builder = TranscriptBuilder()
     start: float | None = None
-    count = 0
+    number = 0
     last = 0.0
     try:
         with open(path, "rb") as file:
@@ -440,16 +440,15 @@ def _read_lava(path: Path, facts: Facts) -> int:
                 if stamp is not None and start is None:
                     start = stamp
                 last = stamp - start if stamp is not None and start is not None else last
+                # Evidence cites the line of log.yaml that holds the message.
                 for line in builder.feed((message + "\n").encode("utf-8", "replace"), last):
-                    parser.feed_candidate(line.number, line.text, line.time)
-                    count = line.number
+                    parser.feed_candidate(number, line.text, line.time)
     except OSError as err:
         raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
     for line in builder.finish(last):
-        parser.feed_candidate(line.number, line.text, line.time)
-        count = line.number
+        parser.feed_candidate(number, line.text, line.time)
     parser.finish()
-    return count
+    return number
 
 
 def _lava_entry(path: Path, number: int, raw: bytes) -> dict[str, Any] | None:

@@ -125,6 +125,22 @@ def test_lava_log(tmp_path: Path) -> None:
     assert_mustang(path)
 
 
+def test_lava_evidence_cites_file_line(tmp_path: Path) -> None:
+    # Three records before the target output: the banner is on line 4 of the file.
+    entries = [
+        {"dt": "2024-05-01T10:00:00", "lvl": "info", "msg": "start: 1 deploy"},
+        {"dt": "2024-05-01T10:00:01", "lvl": "debug", "msg": "power on"},
+        {"dt": "2024-05-01T10:00:02", "lvl": "input", "msg": "\n"},
+        {"dt": "2024-05-01T10:00:03", "lvl": "target", "msg": "U-Boot 2024.01 (Jan 01 2024)"},
+    ]
+    text = "".join(f"- {json.dumps(entry)}\n" for entry in entries)
+    facts = read_facts([write(tmp_path, "log.yaml", text.encode())])
+    banner = facts.first("firmware.banner")
+    assert banner is not None
+    assert banner.evidence.line == 4
+    assert facts.inputs[0]["lines"] == 4
+
+
 def test_capture_keeps_arrival_time(tmp_path: Path) -> None:
     path = tmp_path / "run.cast"
     with CaptureWriter(path, target="board") as writer:
