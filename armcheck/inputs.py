@@ -19,6 +19,8 @@ InputFormatError that names the file.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import dataclasses
 import json
@@ -62,6 +64,9 @@ _DMIDECODE = re.compile(r"^Handle 0x[0-9A-Fa-f]{4}, DMI type \d+", re.MULTILINE)
 _TABLE_LIST = re.compile(r"^Firmware Provider\s*:", re.MULTILINE)
 _LAVA = re.compile(r"^- \{.*\bdt\b.*\bmsg\b", re.MULTILINE)
 _SIGNATURE = re.compile(rb"[A-Z0-9_!]{4}")
+# A line of `hexdump -C`: offset, 16 bytes in two groups of 8, then the characters.
+_HEXDUMP_LINE = re.compile(r"[0-9a-f]{8}(?:  (?:[0-9a-f]{2} ){7}[0-9a-f]{2}){2}  \|")
+_BASE64_LINE = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
 EXPECTED = (
     "expected a console log, an armcheck capture, a LAVA log.yaml, dmesg output, ACPI tables "
     "(binary, acpidump, iasl .dsl), dmidecode output or an SMBIOS dump"
@@ -257,7 +262,26 @@ def _text_kind(path: Path, text: str) -> str:
         return "table-list"
     if _ACPIDUMP.search(text):
         return "acpidump"
+    if _looks_like_dump_text(text):
+        return "dump-text"
     return "console-log"
+
+
+def _looks_like_dump_text(text: str) -> bool:
+    """Tell whether `text` starts with a table printed by `base64` or `hexdump -C`."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if _HEXDUMP_LINE.match(first):
+        data = bytes.fromhex("".join(first.split("|")[0].split()[1:]))
+    elif _BASE64_LINE.fullmatch(first):
+        try:
+            data = base64.b64decode(first[: len(first) // 4 * 4], validate=True)
+        except binascii.Error:
+            return False
+    else:
+        return False
+    return (
+        data[:8] == b"RSD PTR " or data[:4] in (b"_SM_", b"_SM3") or _looks_like_acpi_header(data)
+    )
 
 
 def _json_header(line: str) -> dict[str, Any] | None:

@@ -349,3 +349,31 @@ def test_run_folder_reads_capture_only(tmp_path: Path) -> None:
     (run / "junit.xml").write_text('<?xml version="1.0"?>\n<testsuites/>\n')
     facts = read_facts([run])
     assert [entry["kind"] for entry in facts.inputs] == ["capture"]
+
+
+def hexdump_canonical(data: bytes) -> str:
+    """Return `data` as `hexdump -C` prints it."""
+    rows = []
+    for offset in range(0, len(data), 16):
+        chunk = data[offset : offset + 16]
+        pairs = [f"{byte:02x}" for byte in chunk] + ["  "] * (16 - len(chunk))
+        shown = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in chunk)
+        rows.append(f"{offset:08x}  {' '.join(pairs[:8])}  {' '.join(pairs[8:])}  |{shown}|")
+    rows.append(f"{len(data):08x}")
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("form", ["base64", "hexdump"])
+def test_printed_table_read(tmp_path: Path, form: str) -> None:
+    import base64
+
+    data = SPCR.read_bytes()
+    if form == "base64":
+        text = base64.encodebytes(data)
+    else:
+        text = hexdump_canonical(data).encode()
+    path = write(tmp_path, f"spcr.{form}", text)
+    facts = read_facts([path])
+    assert facts.inputs[0]["kind"] == "dump-text"
+    assert facts.summary()["acpi.tables"] == ["SPCR"]
+    assert facts.summary()["acpi.spcr.interface_type"] == 3

@@ -26,6 +26,7 @@ TEXT_DECODERS = {
     "dsl": "facts_from_dsl_text",
     "dmidecode": "facts_from_dmidecode_text",
     "table-list": "facts_from_table_list_text",
+    "dump-text": "facts_from_dump_text",
 }
 BINARY_DECODERS = {
     "acpi-binary": "facts_from_acpi_binary",
