@@ -61,6 +61,10 @@ _DSL = re.compile(
 )
 _ACPIDUMP = re.compile(r"^\s*(?:[A-Z0-9_!]{4}|RSD PTR) @ 0x[0-9A-Fa-f]+\s*$", re.MULTILINE)
 _DMIDECODE = re.compile(r"^Handle 0x[0-9A-Fa-f]{4}, DMI type \d+", re.MULTILINE)
+# A structure title of `dmidecode -q` output, then its first field.
+_DMIDECODE_QUIET = re.compile(
+    r"^(?:BIOS|System|Base Board|Chassis|Processor) Information\r?\n\t[A-Z][\w ]*: ", re.MULTILINE
+)
 _TABLE_LIST = re.compile(r"^Firmware Provider\s*:", re.MULTILINE)
 _LAVA = re.compile(r"^- \{.*\bdt\b.*\bmsg\b", re.MULTILINE)
 _SIGNATURE = re.compile(rb"[A-Z0-9_!]{4}")
@@ -258,6 +262,12 @@ def _text_kind(path: Path, text: str) -> str:
         return "dsl"
     if _DMIDECODE.search(text):
         return "dmidecode"
+    if _DMIDECODE_QUIET.search(text):
+        raise InputFormatError(
+            f"{path}: dmidecode output without its `Handle 0x..., DMI type N` lines, as "
+            "`dmidecode -q` prints it; armcheck reads the structure types from those lines, "
+            "so run dmidecode without -q"
+        )
     if _TABLE_LIST.search(text):
         return "table-list"
     if _ACPIDUMP.search(text):

@@ -377,3 +377,9 @@ def test_printed_table_read(tmp_path: Path, form: str) -> None:
     assert facts.inputs[0]["kind"] == "dump-text"
     assert facts.summary()["acpi.tables"] == ["SPCR"]
     assert facts.summary()["acpi.spcr.interface_type"] == 3
+
+
+def test_quiet_dmidecode_rejected_with_hint(tmp_path: Path) -> None:
+    text = b"System Information\n\tManufacturer: QEMU\n\tProduct Name: QEMU Virtual Machine\n\n"
+    with pytest.raises(InputFormatError, match="run dmidecode without -q"):
+        read_facts([write(tmp_path, "dmi-q.txt", text)])
