@@ -185,3 +185,8 @@ def test_walk_uses_rsdt_without_xsdt():
     }
     walk = walk_rsdp(memory_reader(regions), 0x100)
     assert [table.signature for table in walk.tables] == ["RSDT", "SPCR"]
+
+
+def test_rsdp_cut_short_names_size():
+    with pytest.raises(InputFormatError, match="RSDP cut short: 18 bytes"):
+        decode_rsdp((QEMU / "rsdp.dat").read_bytes()[:18])

@@ -61,10 +61,15 @@ class Rsdp:
 
 def decode_rsdp(data: bytes, address: int | None = None, origin: str = "input") -> Rsdp:
     """Decode an RSDP; raise InputFormatError when `data` does not start with one."""
-    if data[:8] != RSDP_SIGNATURE or len(data) < RSDP_V1_LENGTH:
+    if data[:8] != RSDP_SIGNATURE:
         raise InputFormatError(
             f"{origin}: no RSDP here; expected {RSDP_V1_LENGTH} or more bytes starting "
             f"with 'RSD PTR ', got {data[:8]!r}"
+        )
+    if len(data) < RSDP_V1_LENGTH:
+        raise InputFormatError(
+            f"{origin}: RSDP cut short: {len(data)} bytes, but an RSDP has at least "
+            f"{RSDP_V1_LENGTH} ({RSDP_V2_LENGTH} from ACPI 2.0 on); pass the whole RSDP"
         )
     revision = data[15]
     problems: list[str] = []
