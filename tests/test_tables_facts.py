@@ -205,6 +205,22 @@ def test_dsl_case_graviton_cut_short():
     assert facts.value("acpi.table")["checksum_ok"] is None
 
 
+def test_dsl_cut_inside_header_leaves_fields_out():
+    lines = text_lines("case-graviton-spcr-partial.dsl")
+    # The disassembly up to the Revision line: the OEM fields at offsets 10 to 23 are missing.
+    cut = next(index for index, line in enumerate(lines) if "Revision :" in line.text)
+    facts = Facts()
+    tables.facts_from_dsl_text(lines[: cut + 1], facts, "g.dsl")
+    table = facts.value("acpi.table")
+    assert table["signature"] == "SPCR"
+    assert table["revision"] == 2
+    assert "oem_id" not in table
+    assert "oem_table_id" not in table
+    problems = facts.value("acpi.spcr")["problems"]
+    assert "disassembly ends inside the header, at offset 9" in problems
+    assert not any(problem.startswith("truncated") for problem in problems)
+
+
 def test_table_list_case_yoga():
     facts = Facts()
     count = tables.facts_from_table_list_text(

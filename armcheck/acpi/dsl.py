@@ -70,6 +70,8 @@ class Disassembly:
         except InputFormatError:
             return None
         if size < HEADER_LENGTH:
+            # The header was padded to decode it: its length is not what is missing.
+            table.problems[:] = [p for p in table.problems if not p.startswith("truncated")]
             table.problems.append(f"disassembly ends inside the header, at offset {size}")
         # Bytes rebuilt from field lines prove nothing about the checksum.
         table.checksum_ok = None

@@ -104,16 +104,22 @@ class AcpiTable:
         return len(self.data) < self.length
 
     def summary(self) -> dict[str, Any]:
-        """Return the value of an `acpi.table` fact."""
-        return {
-            "signature": self.signature,
-            "revision": self.revision,
-            "length": self.length,
-            "oem_id": self.oem_id,
-            "oem_table_id": self.oem_table_id,
-            "address": self.address,
-            "checksum_ok": self.checksum_ok,
+        """Return the value of an `acpi.table` fact.
+
+        A header field whose bytes are past the end of `data` (a disassembly
+        that ends inside the header) is left out.
+        """
+        fields = {
+            "signature": (self.signature, 4),
+            "revision": (self.revision, 9),
+            "length": (self.length, 8),
+            "oem_id": (self.oem_id, 16),
+            "oem_table_id": (self.oem_table_id, 24),
         }
+        value = {name: field for name, (field, end) in fields.items() if end <= len(self.data)}
+        value["address"] = self.address
+        value["checksum_ok"] = self.checksum_ok
+        return value
 
 
 def decode_table(data: bytes, address: int | None = None, origin: str = "input") -> AcpiTable:
