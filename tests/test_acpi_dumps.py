@@ -105,6 +105,15 @@ def test_acpidump_tables():
     assert tables[3].data == (FIXTURES / "qemu-virt" / "apic.dat").read_bytes()
 
 
+def test_acpidump_address_zero_is_unknown():
+    # This acpidump read /sys/firmware/acpi/tables and printed every address as 0.
+    text = (FIXTURES / "qemu-virt-acpidump.txt").read_text()
+    text = text.replace("SPCR @ 0x0000000000000000", "SPCR @ 0x000000007C430000", 1)
+    tables = read_acpidump(lines_from_text(text))
+    assert tables[0].address == 0x7C430000
+    assert tables[1].address is None
+
+
 def test_base64_run_decodes_table():
     raw = (FIXTURES / "qemu-virt" / "gtdt.dat").read_bytes()
     encoded = base64.encodebytes(raw).decode()

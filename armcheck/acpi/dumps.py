@@ -215,7 +215,10 @@ def read_acpidump(lines: Iterable[Line]) -> list[DumpedTable]:
                 current.data = bytes(buffer)
                 tables.append(current)
             name = "RSDP" if header.group(1) == "RSD PTR" else header.group(1)
-            current = DumpedTable(name, int(header.group(2), 16), b"", line)
+            # acpidump prints address 0 for a table it read without its address (seen
+            # with acpidump 20200925 on Debian 12, which reads /sys/firmware/acpi/tables).
+            address = int(header.group(2), 16) or None
+            current = DumpedTable(name, address, b"", line)
             buffer = bytearray()
             continue
         if current is None:
