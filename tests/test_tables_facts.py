@@ -140,6 +140,10 @@ def test_binary_concatenated_tables():
     facts = Facts()
     assert tables.facts_from_acpi_binary(data, facts, Evidence(ACPI_TABLE, "all.dat")) == 2
     assert signatures(facts) == ["GTDT", "SPCR"]
+    spcr, gtdt = (obs.value for obs in facts.all("acpi.table"))
+    assert "file_offset" not in spcr
+    assert gtdt["file_offset"] == len((QEMU / "spcr.dat").read_bytes())
+    assert gtdt["problems"] == []
 
 
 def test_binary_rejects_text():

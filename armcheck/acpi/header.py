@@ -98,6 +98,8 @@ class AcpiTable:
     data: bytes
     address: int | None = None
     problems: list[str] = field(default_factory=list)
+    # Where the table starts in a file of several tables laid end to end.
+    file_offset: int | None = None
 
     @property
     def truncated(self) -> bool:
@@ -119,6 +121,8 @@ class AcpiTable:
         value = {name: field for name, (field, end) in fields.items() if end <= len(self.data)}
         value["address"] = self.address
         value["checksum_ok"] = self.checksum_ok
+        if self.file_offset is not None:
+            value["file_offset"] = self.file_offset
         return value
 
 

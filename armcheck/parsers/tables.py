@@ -133,7 +133,7 @@ def facts_from_acpi_binary(
             break
         table = decode_table(chunk, address, origin)
         if count:
-            table.problems.append(f"found at offset {offset} of the file")
+            table.file_offset = offset
         record_acpi_table(table, facts, evidence)
         count += 1
         if table.length < 36 or table.truncated:
