@@ -43,7 +43,14 @@ _ERE_PATTERNS = (
     "NOTICE: +BL",
     "[A-Z]+[0-9]+:\\\\",
 )
-_ERE_LINE_START = "^(> ?)*([0-9:.,TZ+-]{8,35} )?"
+# `_LINE_START` of the prefilter: bytes that are not ASCII, mail quoting and
+# a host or syslog timestamp. The markers file is written in Latin-1 so that
+# `\x80-\xff` reach grep as single bytes.
+_ERE_LINE_START = (
+    "^[\x80-\xff]{0,8}(> ?)*([0-9:.,TZ+-]{8,35} "
+    "|[A-Z][a-z]{2} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2} [^[:space:]]+ kernel: "
+    "|\\[[0-9:.,TZ+ -]{8,40}] )?"
+)
 
 
 def ere_escape(literal: bytes) -> str:
@@ -117,7 +124,7 @@ def main() -> None:
         log = Path(folder) / "console.log"
         size = build_log(log, int(args.megabytes * 1e6), texts)
         markers = Path(folder) / "markers.ere"
-        markers.write_text(grep_markers())
+        markers.write_bytes(grep_markers().encode("latin-1"))
         megabytes = size / 1e6
         print(f"log: {megabytes:.1f} MB, {len(texts)} real console texts concatenated")
 

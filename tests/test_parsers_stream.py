@@ -85,10 +85,34 @@ def test_repeated_problem_lines_all_counted(tmp_path: Path) -> None:
         "[0.512000 0.001000] [    1.88] rtc-efi rtc-efi.0: registered as rtc0",
         "\ufffdU-Boot SPL 2023.07 (Jul 11 2023 - 15:20:44 +0000)",
         "orange-pi-zero2 login: ",
+        "[1.050000 0.015000] orange-pi-zero2 login: ",
+        "[2024-05-01 10:00:01.050] orange-pi-zero2 login: ",
     ],
 )
 def test_prefilter_passes_fact_line(line: str) -> None:
     assert is_candidate(line)
+
+
+# Host timestamps that capturing tools write in front of each console line,
+# as functions of the line's index.
+HOST_STAMPS = {
+    "grabserial-t": lambda n: f"[{n * 0.015:.6f} 0.015000] ",
+    "bracket-clock": lambda n: f"[10:00:{n // 100:02d}.{n % 100:02d}0] ",
+    "clock": lambda n: f"10:00:{n // 100:02d}.{n % 100:02d}0 ",
+    "iso": lambda n: f"2024-05-01T10:00:{n // 100:02d}.{n % 100:02d}0Z ",
+}
+
+
+@pytest.mark.parametrize("stamp", HOST_STAMPS, ids=list(HOST_STAMPS))
+@pytest.mark.parametrize("path", LOGS, ids=[path.name for path in LOGS])
+def test_prefilter_keeps_stamped_facts(path: Path, stamp: str, tmp_path: Path) -> None:
+    prefix = HOST_STAMPS[stamp]
+    lines = path.read_bytes().decode("utf-8", "replace").split("\n")
+    stamped = tmp_path / path.name
+    stamped.write_text("\n".join(prefix(n) + line for n, line in enumerate(lines)))
+    expected = as_plain(every_line_facts(stamped))
+    assert as_plain(scanned_facts(stamped, 1 << 20)) == expected
+    assert as_plain(scanned_facts(stamped, 333)) == expected
 
 
 @pytest.mark.parametrize(

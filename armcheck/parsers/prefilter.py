@@ -106,8 +106,12 @@ DRIVER_MESSAGES = (
 LINE_PATTERNS = (rb"[^ \n]{1,64} login:",)
 
 # The start of a line, past bytes that are not ASCII (line noise after
-# power-on), mail quoting and a host or syslog timestamp. A message may also start
-# after the `] ` of a printk timestamp or caller id.
+# power-on), mail quoting and a host or syslog timestamp. The timestamp is
+# a run of digits and `:.,TZ+-` (`12:00:01.250`, ISO 8601 with a `T`), a
+# syslog stamp, or a stamp in brackets (grabserial, picocom).
+# A message may also start after the `] ` of a printk timestamp, caller id or
+# bracketed stamp. So the bracketed form is needed here only for a login
+# prompt, which is looked for at line starts alone.
 #
 # The optional parts are written as alternations with an empty branch:
 # `(?:>(?: ?>)* ?|)` matches what `(?:> ?)*` matches, but `re` rejects a line
@@ -118,7 +122,7 @@ LINE_PATTERNS = (rb"[^ \n]{1,64} login:",)
 # rejects those lines at once (a third less time on the 100 MB benchmark log).
 _LINE_START = (
     rb"\n(?!\[ | )[\x80-\xff]{0,8}(?:>(?: ?>)* ?|)(?:[\d:.,TZ+-]{8,35} "
-    rb"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ kernel: |)"
+    rb"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ kernel: |\[[\d:.,TZ+ -]{8,40}\] |)"
 )
 
 
