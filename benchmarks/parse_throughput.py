@@ -47,9 +47,9 @@ _ERE_PATTERNS = (
 # a host or syslog timestamp. The markers file is written in Latin-1 so that
 # `\x80-\xff` reach grep as single bytes.
 _ERE_LINE_START = (
-    "^[\x80-\xff]{0,8}(> ?)*([0-9:.,TZ+-]{8,35} "
-    "|[A-Z][a-z]{2} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2} [^[:space:]]+ kernel: "
-    "|\\[[0-9:.,TZ+ -]{8,40}] )?"
+    "^[\x80-\xff]{0,8}(> ?)*([0-9:.,TZ+-]{8,35} ([0-9]{2}:[0-9:.,]{5,29} )?"
+    "|[A-Z][a-z]{2} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}([.,][0-9]+)? "
+    "([^[:space:]]+ kernel: )?|\\[[0-9:.,TZ+ -]{8,40}] )?"
 )
 
 

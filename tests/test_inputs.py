@@ -63,6 +63,10 @@ def test_console_log_encoding(tmp_path: Path, name: str, encode) -> None:
         ("iso.log", lambda n: f"2024-05-01T10:00:{n // 100:02d}.{n % 100:03d}Z "),
         ("bracket-clock.log", lambda n: f"[10:00:{n // 100:02d}.{n % 100:03d}] "),
         ("kern.log", lambda n: f"Dec  4 10:00:{n // 100:02d} mustang kernel: "),
+        ("grabserial-T.log", lambda n: f"[10:00:{n // 100:02d}.{n % 100:03d}000 0.010000] "),
+        ("iso-space.log", lambda n: f"2024-05-01 10:00:{n // 100:02d}.{n % 100:03d} "),
+        ("python-logging.log", lambda n: f"2024-05-01 10:00:{n // 100:02d},{n % 100:03d} "),
+        ("ts.log", lambda n: f"May 01 10:00:{n // 100:02d}.{n % 100:03d}000 "),
     ],
 )
 def test_console_log_line_prefix(tmp_path: Path, name: str, prefix) -> None:
@@ -81,6 +85,43 @@ def test_clock_timestamp_relative_to_first(tmp_path: Path) -> None:
     lines[1] += " detected in firmware."
     facts = read_facts([write(tmp_path, "clock.log", "\n".join(lines).encode())])
     assert facts.first("psci.version").evidence.time == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "seconds"),
+    [
+        ("[23:59:59.500000 0.000000] ", "[00:00:01.000000 1.500000] ", 1.5),
+        ("2024-05-01 23:59:59.500 ", "2024-05-02 00:00:01.000 ", 1.5),
+        ("2024-05-01 23:59:59,500 ", "2024-05-02 00:00:01,000 ", 1.5),
+        ("May 01 23:59:59.500000 ", "May 02 00:00:01.000000 ", 1.5),
+        ("May  1 23:59:59 ", "May  2 00:00:01 ", 2.0),
+    ],
+)
+def test_host_timestamp_forms_timed(
+    tmp_path: Path, first: str, second: str, seconds: float
+) -> None:
+    lines = [
+        first + "UEFI firmware (version 1.0 built at 13:10:49 on Nov  5 2024)",
+        second + "[    0.1] psci: PSCIv1.1 detected in firmware.",
+    ]
+    facts = read_facts([write(tmp_path, "stamped.log", "\n".join(lines).encode())])
+    assert facts.value("firmware.version") == "1.0"
+    assert facts.first("firmware.version").evidence.time == pytest.approx(0.0)
+    assert facts.value("psci.version") == "1.1"
+    assert facts.first("psci.version").evidence.time == pytest.approx(seconds)
+
+
+def test_grabserial_wall_clock_acpi_error_counted(tmp_path: Path) -> None:
+    # The message after grabserial -T's `[wall-clock delta] ` must reach the
+    # Linux parser, or a log with an ACPI error reads as a clean boot.
+    lines = [
+        "[10:00:00.360000 0.000000] [    0.000000] Linux version 6.1.0-57-arm64 (gcc 12)",
+        "[10:00:00.375000 0.015000] [    0.520000] ACPI BIOS Error (bug): Could not resolve"
+        " symbol [\\_SB.PCI0], AE_NOT_FOUND (20220331/dswload2-162)",
+    ]
+    summary = read_facts([write(tmp_path, "grab.log", "\n".join(lines).encode())]).summary()
+    assert summary["linux.version"] == "6.1.0-57-arm64"
+    assert summary["linux.acpi_errors"] == 1
 
 
 def test_dmesg_without_timestamps(tmp_path: Path) -> None:

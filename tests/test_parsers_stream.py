@@ -83,6 +83,11 @@ def test_repeated_problem_lines_all_counted(tmp_path: Path) -> None:
         "> [    1.314857] printk: console [ttyS0] enabled",
         "12:00:01.250 U-Boot 2023.07 (Jul 11 2023 - 15:20:44 +0000)",
         "[0.512000 0.001000] [    1.88] rtc-efi rtc-efi.0: registered as rtc0",
+        "[10:00:00.360000 0.015000] UEFI firmware (version 1.0 built at 13:10:49 on Nov  5 2024)",
+        "2024-05-01 10:00:00.360 UEFI firmware (version 1.0 built at 13:10:49 on Nov  5 2024)",
+        '2024-05-01 10:00:00,375 BdsDxe: loading Boot0002 "EFI Internal Shell"',
+        "May 01 10:00:00.390000 Shell> ",
+        "May  1 10:00:00 U-Boot 2023.07 (Jul 11 2023 - 15:20:44 +0000)",
         "\ufffdU-Boot SPL 2023.07 (Jul 11 2023 - 15:20:44 +0000)",
         "orange-pi-zero2 login: ",
         "[1.050000 0.015000] orange-pi-zero2 login: ",
@@ -97,9 +102,13 @@ def test_prefilter_passes_fact_line(line: str) -> None:
 # as functions of the line's index.
 HOST_STAMPS = {
     "grabserial-t": lambda n: f"[{n * 0.015:.6f} 0.015000] ",
+    "grabserial-T": lambda n: f"[10:00:{n // 100:02d}.{n % 100:02d}0000 0.015000] ",
     "bracket-clock": lambda n: f"[10:00:{n // 100:02d}.{n % 100:02d}0] ",
     "clock": lambda n: f"10:00:{n // 100:02d}.{n % 100:02d}0 ",
     "iso": lambda n: f"2024-05-01T10:00:{n // 100:02d}.{n % 100:02d}0Z ",
+    "iso-space": lambda n: f"2024-05-01 10:00:{n // 100:02d}.{n % 100:02d}0 ",
+    "python-logging": lambda n: f"2024-05-01 10:00:{n // 100:02d},{n % 100:02d}0 ",
+    "ts": lambda n: f"May 01 10:00:{n // 100:02d}.{n % 100:02d}0000 ",
 }
 
 

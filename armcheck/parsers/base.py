@@ -5,7 +5,8 @@ did not print:
 
 - mail quoting (`> `);
 - a host timestamp added by the capturing tool (grabserial's `[seconds
-  delta]`, `HH:MM:SS.mmm`, ISO 8601);
+  delta]` and `[HH:MM:SS.ffffff delta]`, `HH:MM:SS.mmm`, ISO 8601 with a
+  `T` or a space, moreutils `ts` stamps such as `May 01 10:00:00.360000`);
 - a syslog or `journalctl -k` stamp (`Dec  4 20:00:01 host kernel: `);
 - a syslog level (`<6>` from `dmesg -r`) or a `dmesg -T` time;
 - the printk timestamp (`[    1.234567]`) and caller id (`[    T1]`, `[  C0]`).
@@ -31,13 +32,16 @@ MAX_EVIDENCE_CHARS = 400
 _PREFIX = re.compile(
     r"""
     (?:>[ ]?)*                                              # mail quoting
-    (?:\[(?P<grab>\d+\.\d+)[ ]+[-+]?\d+\.\d+\][ ]?)?        # grabserial [seconds delta]
+    (?:\[(?:(?P<grab>\d+\.\d+)|(?P<grabclock>\d\d:\d\d:\d\d\.\d+))
+        [ ]+[-+]?\d+\.\d+\][ ]?)?                           # grabserial -t, -T: [time delta]
     (?:
         \[?(?P<clock>\d\d:\d\d:\d\d[.,]\d+)\]?[ ]           # HH:MM:SS.mmm
       | \[?(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?
             (?:Z|[+-]\d\d:?\d\d)?)\]?[ ]                    # ISO 8601
       | (?P<syslog>[A-Z][a-z]{2}[ ]+\d{1,2}[ ]\d\d:\d\d:\d\d)[ ]\S+[ ]kernel:[ ]
                                                             # syslog, journalctl -k
+      | (?P<monthday>[A-Z][a-z]{2}[ ]+\d{1,2}[ ]\d\d:\d\d:\d\d(?:[.,]\d+)?)[ ]
+                                                            # moreutils ts '%b %d %H:%M:%.S'
     )?
     (?:<\d>)?                                               # syslog level
     (?:\[(?P<ctime>[A-Z][a-z]{2}[ ][A-Z][a-z]{2}[ ]+\d{1,2}[ ]\d\d:\d\d:\d\d[ ]\d{4})\][ ]?)?
@@ -69,6 +73,10 @@ class LogLine(NamedTuple):
 
 class HostClock:
     """Turns host timestamps into seconds since the first host timestamp of one input."""
+
+    # NOTE: scan_blocks splits only the lines that pass the prefilter, so the
+    # zero is the stamp of the first such line. That is later than the input's
+    # first stamp when the input starts with lines that contain no fact.
 
     def __init__(self) -> None:
         self._zero: float | None = None
@@ -117,7 +125,7 @@ def _host_seconds(match: re.Match[str], clock: HostClock) -> float | None:
     grab = match.group("grab")
     if grab is not None:
         return float(grab)
-    stamp = match.group("clock")
+    stamp = match.group("grabclock") or match.group("clock")
     if stamp is not None:
         hours, minutes, seconds = stamp.replace(",", ".").split(":")
         return clock.seconds(int(hours) * 3600 + int(minutes) * 60 + float(seconds))
@@ -130,12 +138,14 @@ def _host_seconds(match: re.Match[str], clock: HostClock) -> float | None:
             return clock.seconds(datetime.fromisoformat(iso).timestamp())
         except ValueError:
             return None
-    syslog = match.group("syslog")
+    syslog = match.group("syslog") or match.group("monthday")
     if syslog is not None:
         # Syslog stamps carry no year; the day of the month keeps them in order
         # across midnight.
+        # NOTE: the month is ignored, so times are wrong after a month ends
+        # (from day 30 or 31 to day 1) within one input.
         day, clock_time = syslog.split()[1:3]
-        hours, minutes, seconds = clock_time.split(":")
+        hours, minutes, seconds = clock_time.replace(",", ".").split(":")
         return clock.seconds(
             int(day) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
         )

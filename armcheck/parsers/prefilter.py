@@ -107,8 +107,9 @@ LINE_PATTERNS = (rb"[^ \n]{1,64} login:",)
 
 # The start of a line, past bytes that are not ASCII (line noise after
 # power-on), mail quoting and a host or syslog timestamp. The timestamp is
-# a run of digits and `:.,TZ+-` (`12:00:01.250`, ISO 8601 with a `T`), a
-# syslog stamp, or a stamp in brackets (grabserial, picocom).
+# a run of digits and `:.,TZ+-` (`12:00:01.250`, ISO 8601 with a `T`), such a
+# run and a clock (`2024-05-01 10:00:00,360`), a month and day before a clock
+# (moreutils `ts`, syslog), or a stamp in brackets (grabserial, picocom).
 # A message may also start after the `] ` of a printk timestamp, caller id or
 # bracketed stamp. So the bracketed form is needed here only for a login
 # prompt, which is looked for at line starts alone.
@@ -121,8 +122,9 @@ LINE_PATTERNS = (rb"[^ \n]{1,64} login:",)
 # timestamp, which most lines of a console log start with: the lookahead
 # rejects those lines at once (a third less time on the 100 MB benchmark log).
 _LINE_START = (
-    rb"\n(?!\[ | )[\x80-\xff]{0,8}(?:>(?: ?>)* ?|)(?:[\d:.,TZ+-]{8,35} "
-    rb"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ kernel: |\[[\d:.,TZ+ -]{8,40}\] |)"
+    rb"\n(?!\[ | )[\x80-\xff]{0,8}(?:>(?: ?>)* ?|)(?:[\d:.,TZ+-]{8,35} (?:\d\d:[\d:.,]{5,29} |)"
+    rb"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:[.,]\d+|) (?:\S+ kernel: |)"
+    rb"|\[[\d:.,TZ+ -]{8,40}\] |)"
 )
 
 
