@@ -23,6 +23,7 @@ import base64
 import binascii
 import codecs
 import dataclasses
+import itertools
 import json
 import logging
 import os
@@ -400,7 +401,10 @@ def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
     parser = LogParser(facts, str(path))
     try:
         with open(path, "rb") as file:
-            count = scan_blocks(_line_feed_blocks(_utf8_blocks(file, encoding)), parser)
+            blocks = _line_feed_blocks(_utf8_blocks(file, encoding))
+            first = next(blocks, b"")
+            parser.start_clock(first[:HEAD_BYTES].decode("utf-8", "replace"))
+            count = scan_blocks(itertools.chain((first,), blocks), parser)
             if parser.ctx.recognised:
                 return count
             file.seek(0)

@@ -424,3 +424,15 @@ def test_quiet_dmidecode_rejected_with_hint(tmp_path: Path) -> None:
     text = b"System Information\n\tManufacturer: QEMU\n\tProduct Name: QEMU Virtual Machine\n\n"
     with pytest.raises(InputFormatError, match="run dmidecode without -q"):
         read_facts([write(tmp_path, "dmi-q.txt", text)])
+
+
+def test_host_clock_starts_at_first_line(tmp_path: Path) -> None:
+    # The first two lines hold no fact; times still count from the first stamp.
+    text = (
+        b"10:00:00.000 power on\n"
+        b"10:00:01.000 line noise\n"
+        b"10:00:02.500 UEFI firmware (version 2022.11 built at 10:00:00 on Jan  1 2023)\n"
+    )
+    banner = read_facts([write(tmp_path, "clock.log", text)]).first("firmware.banner")
+    assert banner is not None
+    assert banner.evidence.time == 2.5

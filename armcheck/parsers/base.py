@@ -72,15 +72,19 @@ class LogLine(NamedTuple):
 
 
 class HostClock:
-    """Turns host timestamps into seconds since the first host timestamp of one input."""
+    """Turns host timestamps into seconds since the first host timestamp of one input.
 
-    # NOTE: scan_blocks splits only the lines that pass the prefilter, so the
-    # zero is the stamp of the first such line. That is later than the input's
-    # first stamp when the input starts with lines that contain no fact.
+    The scanner splits only the lines that may hold a fact, so a reader calls
+    LogParser.start_clock on the input's first lines before it scans.
+    """
 
     def __init__(self) -> None:
         self._zero: float | None = None
         self._last = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self._zero is not None
 
     def seconds(self, absolute: float) -> float:
         if self._zero is None:

@@ -62,6 +62,13 @@ class LogParser:
         self.shell = ShellParser(self.ctx, self._shell_tables)
         self.linux = LinuxParser(self.ctx)
 
+    def start_clock(self, text: str) -> None:
+        """Take the first host timestamp among the whole lines of `text` as time zero."""
+        for line in text.split("\n")[:-1]:
+            split_prefix(line.rstrip("\r "), self.clock, None)
+            if self.clock.started:
+                return
+
     @property
     def wants_every_line(self) -> bool:
         return self.shell.in_block or self.firmware.following > 0
