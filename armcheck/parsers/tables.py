@@ -450,6 +450,10 @@ def facts_from_table_list_text(lines: Iterable[Line], facts: Facts, file: str | 
 
 # --- SMBIOS ---------------------------------------------------------------------------------
 
+# `dmidecode --dump-bin` writes the entry point at offset 0 and the structure
+# table at offset 32, and rewrites the entry point's table address to 32.
+DUMP_BIN_TABLE_OFFSET = 32
+
 
 def looks_like_dmidecode(head: str) -> bool:
     """Return True when text looks like `dmidecode` output."""
@@ -468,9 +472,22 @@ def record_smbios(
     evidence: Evidence,
     table_evidence: Evidence | None = None,
 ) -> int:
-    """Record the entry point and the structures of types 0 to 4."""
+    """Record the entry point and the structures of types 0 to 4.
+
+    `structures` is None when the input does not contain the table at all.
+    """
     table_evidence = table_evidence or evidence
+    table_problems = [] if structures is None else list(structures.problems)
     if entry is not None:
+        entry_problems = list(entry.problems)
+        if (
+            structures is not None
+            and not structures.complete
+            and structures.size < entry.table_length
+        ):
+            shortfall = f"table length {entry.table_length}, only {structures.size} bytes present"
+            entry_problems.append(shortfall)
+            table_problems.insert(0, shortfall)
         facts.add("smbios.version", entry.version, evidence)
         facts.add("smbios.entry_point", entry.kind, evidence)
         facts.add(
@@ -481,19 +498,29 @@ def record_smbios(
                 "checksum_ok": entry.checksum_ok,
                 "table_address": entry.table_address,
                 "table_length": entry.table_length,
-                "problems": list(entry.problems),
+                "problems": entry_problems,
             },
             evidence,
         )
     if structures is None:
         return 1 if entry is not None else 0
-    facts.add("smbios.types", structures.types, table_evidence)
+    _record_types(structures.types, table_problems, facts, table_evidence)
     for key, value in describe(structures).items():
         facts.add(key, value, table_evidence)
     _record_firmware_identity(facts.value("smbios.bios"), facts, table_evidence)
-    for problem in structures.problems:
+    for problem in table_problems:
         log.info("SMBIOS %s: %s", table_evidence.where(), problem)
     return max(1, len(structures.structures))
+
+
+def _record_types(types: list[int], problems: list[str], facts: Facts, evidence: Evidence) -> None:
+    # Only a whole table shows which types are absent, so the types of a cut,
+    # damaged or filtered one go under another key, which the checks do not
+    # take for the complete list.
+    if problems:
+        facts.add("smbios.partial_types", {"types": types, "problems": problems}, evidence)
+    else:
+        facts.add("smbios.types", types, evidence)
 
 
 def _record_firmware_identity(
@@ -522,14 +549,16 @@ def facts_from_smbios_binary(
     entry = None
     if looks_like_smbios_binary(data):
         entry = decode_entry_point(data, origin)
-        if table is None:
-            start = entry.table_address
-            # dmidecode --dump-bin rewrites the table address to the file offset 32.
-            table = data[start : start + entry.table_length] if 0 < start < len(data) else None
+        start = entry.table_address
+        if table is None and (0 < start < len(data) or start == DUMP_BIN_TABLE_OFFSET):
+            # The table is in this file, so any bytes of it that are missing were cut off.
+            table = data[start : start + entry.table_length]
     elif table is None:
         table = data
-    structures = walk_structures(table) if table else None
-    if entry is None and (structures is None or not structures.structures):
+    structures = walk_structures(table) if table is not None else None
+    # Without an entry point, only a whole structure shows that the bytes are a table.
+    whole = [] if structures is None else [s for s in structures.structures if s.problem is None]
+    if entry is None and not whole:
         raise InputFormatError(
             f"{origin}: no SMBIOS entry point or structure found; expected a "
             "dmidecode --dump-bin file or /sys/firmware/dmi/tables"
@@ -548,10 +577,11 @@ def facts_from_smbios_folder(path: str | os.PathLike[str], facts: Facts) -> int:
             "/sys/firmware/dmi/tables"
         )
     entry_data = entry_file.read_bytes() if entry_file.is_file() else b""
-    table_data = table_file.read_bytes() if table_file.is_file() else None
+    # A folder with the entry point but no DMI file has lost its table.
+    table_data = table_file.read_bytes() if table_file.is_file() else b""
     evidence = Evidence(SMBIOS_TABLE, str(entry_file if entry_data else table_file))
     return facts_from_smbios_binary(
-        entry_data or (table_data or b""), facts, evidence, table_data if entry_data else None
+        entry_data or table_data, facts, evidence, table_data if entry_data else None
     )
 
 
@@ -567,9 +597,10 @@ def facts_from_dmidecode_text(lines: Iterable[Line], facts: Facts, file: str | N
         )
     if output.records:
         first = output.records[0].line
-        facts.add(
-            "smbios.types",
+        _record_types(
             sorted({record.type for record in output.records}),
+            output.problems(),
+            facts,
             _line_evidence(SMBIOS_TABLE, file, first),
         )
     for key, (value, line) in describe_records(output).items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from armcheck.transcript import Line
 
@@ -19,15 +20,23 @@ _HANDLE = re.compile(r"^\s*Handle 0x([0-9A-Fa-f]+), DMI type (\d+), (\d+) bytes"
 _FIELD = re.compile(r"^\s+([^:]+?):\s?(.*)$")
 
 
+END_OF_TABLE = 127
+
+
 @dataclass
 class DmiRecord:
-    """One dmidecode record: its type, title and fields, with the line of its Handle line."""
+    """One dmidecode record: its type, title and fields, with the line of its Handle line.
+
+    `cut` is true for a last record that the text ends inside, before the blank
+    line that closes every record dmidecode prints.
+    """
 
     type: int
     handle: int
     title: str
     fields: dict[str, str]
     line: Line
+    cut: bool = False
 
 
 @dataclass
@@ -43,6 +52,28 @@ class DmidecodeOutput:
             if record.type == kind:
                 return record
         return None
+
+    def problems(self) -> list[str]:
+        """Describe why the records are not the whole table; empty for a complete listing.
+
+        dmidecode prints the End Of Table structure (type 127) last, unless `-t`
+        or `-H` filtered the output.
+        """
+        problems = []
+        if not any(record.type == END_OF_TABLE for record in self.records):
+            problems.append(
+                "no End Of Table (type 127) record: the dmidecode output is filtered "
+                "(-t or -H), cut short, or from a table without one"
+            )
+        problems += [_cut_problem(record) for record in self.records if record.cut]
+        return problems
+
+
+def _cut_problem(record: DmiRecord) -> str:
+    return (
+        f"the text ends inside the type {record.type} record at line {record.line.number}, "
+        "which may be cut short"
+    )
 
 
 def read_dmidecode(lines: Iterable[Line]) -> DmidecodeOutput:
@@ -75,6 +106,8 @@ def read_dmidecode(lines: Iterable[Line]) -> DmidecodeOutput:
         field_match = _FIELD.match(text)
         if field_match is not None and field_match.group(1).strip() not in record.fields:
             record.fields[field_match.group(1).strip()] = field_match.group(2).strip()
+    if record is not None and record.type != END_OF_TABLE:
+        record.cut = True
     return output
 
 
@@ -118,28 +151,47 @@ _RECORD_FACTS = (
 )
 
 
+_PROCESSOR_FIELDS = {
+    "socket": "Socket Designation",
+    "manufacturer": "Manufacturer",
+    "version": "Version",
+    "cores": "Core Count",
+    "threads": "Thread Count",
+}
+
+
 def describe_records(output: DmidecodeOutput) -> dict[str, tuple[object, Line]]:
     """Return fact key -> (value, line) for the types 0 to 4 that the output shows."""
     values: dict[str, tuple[object, Line]] = {}
     for kind, key, names in _RECORD_FACTS:
         record = output.first(kind)
         if record is not None:
-            fields = {name: _value(record, field_name) for name, field_name in names.items()}
-            values[key] = (fields, record.line)
+            values[key] = (_fields(record, names), record.line)
 
     processors = [record for record in output.records if record.type == 4]
     if processors:
         values["smbios.processor"] = (
             [
-                {
-                    "socket": _value(record, "Socket Designation"),
-                    "manufacturer": _value(record, "Manufacturer"),
-                    "version": _value(record, "Version"),
-                    "cores": _number(record, "Core Count"),
-                    "threads": _number(record, "Thread Count"),
-                }
+                _fields(record, _PROCESSOR_FIELDS, numbers=("cores", "threads"))
                 for record in processors
             ],
             processors[0].line,
         )
     return values
+
+
+def _fields(
+    record: DmiRecord, names: dict[str, str], numbers: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Read the fields that `names` maps from dmidecode field names; `numbers` are integers.
+
+    A cut record leaves out the fields the text does not reach and lists why under `problems`.
+    """
+    value: dict[str, Any] = {}
+    for name, field_name in names.items():
+        if record.cut and field_name not in record.fields:
+            continue
+        value[name] = _number(record, field_name) if name in numbers else _value(record, field_name)
+    if record.cut:
+        value["problems"] = [_cut_problem(record)]
+    return value

@@ -86,13 +86,24 @@ def decode_entry_point(data: bytes, origin: str = "input") -> EntryPoint:
 
 @dataclass
 class Structure:
-    """One SMBIOS structure: its formatted area and its strings."""
+    """One SMBIOS structure: its formatted area and its strings.
+
+    `problem` describes how a structure at the end of the bytes is cut short,
+    and is None for a whole structure. A cut structure keeps the bytes and the
+    whole strings that are present.
+    """
 
     type: int
     handle: int
     formatted: bytes
     strings: list[str]
     offset: int
+    problem: str | None = None
+
+    @property
+    def length(self) -> int:
+        """The length of the formatted area, as the structure header states it."""
+        return self.formatted[1]
 
     def string(self, field_offset: int) -> str | None:
         """Return the string a string-number field names; None when unset or out of range."""
@@ -113,13 +124,46 @@ class Structure:
             return None
         return int.from_bytes(self.formatted[field_offset : field_offset + 2], "little")
 
+    def field_problem(self, field_offset: int, size: int = 1) -> str | None:
+        """Describe why a field that the stated length includes cannot be read; None if it can.
+
+        A field past the stated length is not in this structure's version, which
+        is not an error: `byte`, `word` and `string` return None for it.
+        """
+        if field_offset + size <= self.length and field_offset + size > len(self.formatted):
+            return (
+                f"field at offset 0x{field_offset:02X} is past the "
+                f"{len(self.formatted)} bytes present"
+            )
+        return None
+
+    def string_problem(self, field_offset: int) -> str | None:
+        """Describe why a string-number field cannot be read; None when it can, or is unset."""
+        problem = self.field_problem(field_offset)
+        if problem is not None:
+            return problem
+        number = self.byte(field_offset)
+        if number is not None and number > len(self.strings):
+            return (
+                f"field at offset 0x{field_offset:02X} names string {number}, "
+                f"but only {len(self.strings)} strings are present"
+            )
+        return None
+
 
 @dataclass
 class StructureTable:
-    """The structures read from an SMBIOS structure table and the problems found."""
+    """The structures read from an SMBIOS structure table and the problems found.
+
+    `complete` is true when the walk read a whole End-of-Table structure, so
+    the structures are all those of the table. `size` is the number of table
+    bytes that were walked.
+    """
 
     structures: list[Structure] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    complete: bool = False
+    size: int = 0
 
     @property
     def types(self) -> list[int]:
@@ -130,8 +174,11 @@ class StructureTable:
 
 
 def walk_structures(data: bytes) -> StructureTable:
-    """Read the structures of a structure table until type 127, the end, or a broken one."""
-    table = StructureTable()
+    """Read the structures of a structure table until type 127, the end, or a broken one.
+
+    A structure cut short by the end of `data` is kept, with its `problem` set.
+    """
+    table = StructureTable(size=len(data))
     offset = 0
     while offset + 4 <= len(data):
         kind = data[offset]
@@ -141,26 +188,44 @@ def walk_structures(data: bytes) -> StructureTable:
             table.problems.append(f"structure at offset {offset} has an invalid length {length}")
             return table
         if offset + length > len(data):
-            table.problems.append(f"structure type {kind} at offset {offset} is cut short")
+            problem = (
+                f"structure type {kind} at offset {offset} is cut short: length {length}, "
+                f"only {len(data) - offset} bytes present"
+            )
+            _add_cut(table, Structure(kind, handle, data[offset:], [], offset), problem)
             return table
         end = data.find(b"\x00\x00", offset + length)
         if end < 0:
-            table.problems.append(
-                f"strings of structure type {kind} at offset {offset} are cut short"
+            # Only the strings before the last NUL are whole.
+            whole = data[offset + length :].split(b"\x00")[:-1]
+            problem = f"strings of structure type {kind} at offset {offset} are cut short"
+            structure = Structure(
+                kind, handle, data[offset : offset + length], _decode(whole), offset
             )
+            _add_cut(table, structure, problem)
             return table
-        strings_area = data[offset + length : end]
-        strings = [raw.decode("utf-8", "replace") for raw in strings_area.split(b"\x00") if raw]
+        strings = _decode(data[offset + length : end].split(b"\x00"))
         table.structures.append(
             Structure(kind, handle, data[offset : offset + length], strings, offset)
         )
         offset = end + 2
         if kind == END_OF_TABLE:
+            table.complete = True
             return table
     if offset < len(data) and any(data[offset:]):
         table.problems.append(f"{len(data) - offset} bytes after the last structure")
     table.problems.append("the table ends without an End-of-Table (type 127) structure")
     return table
+
+
+def _decode(raw_strings: list[bytes]) -> list[str]:
+    return [raw.decode("utf-8", "replace") for raw in raw_strings if raw]
+
+
+def _add_cut(table: StructureTable, structure: Structure, problem: str) -> None:
+    structure.problem = problem
+    table.structures.append(structure)
+    table.problems.append(problem)
 
 
 # Chassis types (SMBIOS 3.7, section 7.4.1), as dmidecode names them.
@@ -214,25 +279,31 @@ _STRING_FACTS = (
 
 
 def describe(table: StructureTable) -> dict[str, Any]:
-    """Return the fact values of types 0 to 4, keyed by fact key, for the types present."""
+    """Return the fact values of types 0 to 4, keyed by fact key, for the types present.
+
+    A value leaves out each field that a cut or damaged structure does not give,
+    and lists why under `problems`.
+    """
     values: dict[str, Any] = {}
     for structure_type, key, offsets in _STRING_FACTS:
         structures = table.of_type(structure_type)
         if structures:
-            first = structures[0]
-            values[key] = {name: first.string(offset) for name, offset in offsets.items()}
+            reader = _FieldReader(structures[0])
+            for name, offset in offsets.items():
+                reader.string(name, offset)
+            values[key] = reader.result()
 
     chassis = table.of_type(3)
     if chassis:
-        first = chassis[0]
-        kind = first.byte(5)
-        values["smbios.chassis"] = {
-            "manufacturer": first.string(4),
+        reader = _FieldReader(chassis[0])
+        reader.string("manufacturer", 4)
+        if reader.readable("type", 5):
+            kind = chassis[0].byte(5)
             # Bit 7 is the lock flag; the low 7 bits are the chassis type.
-            "type": None
-            if kind is None
-            else CHASSIS_TYPES.get(kind & 0x7F, f"0x{kind & 0x7F:02X}"),
-        }
+            reader.value["type"] = (
+                None if kind is None else CHASSIS_TYPES.get(kind & 0x7F, f"0x{kind & 0x7F:02X}")
+            )
+        values["smbios.chassis"] = reader.result()
 
     processors = table.of_type(4)
     if processors:
@@ -240,19 +311,47 @@ def describe(table: StructureTable) -> dict[str, Any]:
     return values
 
 
+class _FieldReader:
+    """Builder of one structure's fact value: the fields it can read and the problems found."""
+
+    def __init__(self, structure: Structure) -> None:
+        self.structure = structure
+        self.value: dict[str, Any] = {}
+        self.problems = [structure.problem] if structure.problem else []
+
+    def readable(self, name: str, field_offset: int, size: int = 1) -> bool:
+        problem = self.structure.field_problem(field_offset, size)
+        if problem is not None:
+            self.problems.append(f"{name}: {problem}")
+        return problem is None
+
+    def string(self, name: str, field_offset: int) -> None:
+        problem = self.structure.string_problem(field_offset)
+        if problem is None:
+            self.value[name] = self.structure.string(field_offset)
+        else:
+            self.problems.append(f"{name}: {problem}")
+
+    def result(self) -> dict[str, Any]:
+        if self.problems:
+            self.value["problems"] = self.problems
+        return self.value
+
+
 def _processor(structure: Structure) -> dict[str, Any]:
+    reader = _FieldReader(structure)
+    reader.string("socket", 4)
+    reader.string("manufacturer", 7)
+    reader.string("version", 0x10)
     # Core and thread counts of 0xFF mean "see the 16-bit Core Count 2 / Thread
     # Count 2 fields" (SMBIOS 3.0 and later, offsets 0x2A and 0x2E).
-    cores = structure.byte(0x23)
-    threads = structure.byte(0x25)
-    if cores == 0xFF:
-        cores = structure.word(0x2A) or cores
-    if threads == 0xFF:
-        threads = structure.word(0x2E) or threads
-    return {
-        "socket": structure.string(4),
-        "manufacturer": structure.string(7),
-        "version": structure.string(0x10),
-        "cores": cores or None,
-        "threads": threads or None,
-    }
+    for name, offset, wide_offset in (("cores", 0x23, 0x2A), ("threads", 0x25, 0x2E)):
+        if not reader.readable(name, offset):
+            continue
+        count = structure.byte(offset)
+        if count == 0xFF:
+            if not reader.readable(name, wide_offset, 2):
+                continue
+            count = structure.word(wide_offset) or count
+        reader.value[name] = count or None
+    return reader.result()
