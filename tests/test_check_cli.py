@@ -13,6 +13,7 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
 QEMU_LINUX = FIXTURES / "qemu-virt-gicv2-edk2-linux.log"
 QEMU_SHELL = FIXTURES / "qemu-virt-gicv2-edk2-shell.log"
+TABLES = Path(__file__).parent / "fixtures" / "tables"
 SPCR_CHECKS = [
     "uart.spcr_present",
     "uart.spcr_revision",
@@ -118,6 +119,20 @@ def test_shell_log_smbios_types_fail_sbbr(tmp_path: Path) -> None:
     result = armcheck("check", str(QEMU_SHELL), "--profile", "sbbr", "--junit", str(junit))
     assert result.returncode == 1
     assert junit_statuses(junit)["smbios.required_types"] == "failure"
+
+
+@pytest.mark.parametrize(
+    "name, size", [("qemu-virt-smbios.bin", 100), ("qemu-virt-dmidecode-t-bios.txt", None)]
+)
+def test_incomplete_smbios_table_exits_3(tmp_path: Path, name: str, size: int | None) -> None:
+    data = (TABLES / name).read_bytes()
+    cut = tmp_path / name
+    cut.write_bytes(data[:size])
+    junit = tmp_path / "report.xml"
+    result = armcheck("check", str(cut), "--profile", "sbbr", "--junit", str(junit))
+    assert result.returncode == 3
+    assert junit_statuses(junit)["smbios.required_types"] == "error"
+    assert "the SMBIOS structure table is incomplete" in result.stdout
 
 
 def test_strict_counts_warnings(tmp_path: Path) -> None:

@@ -409,10 +409,21 @@ def graviton() -> Facts:
 
 
 def ampere() -> Facts:
-    """Ampere eMAG (Mitac Raptor) dmidecode: SMBIOS 3.1.1, types 0 to 4 kept by the poster."""
+    """Ampere eMAG (Mitac Raptor) dmidecode: SMBIOS 3.1.1, types 0 to 4 kept by the poster.
+
+    The poster cut the listing before its End Of Table record, so the types
+    are a partial list.
+    """
     facts = Facts()
     add(facts, "smbios.version", "3.1", AMPERE, "SMBIOS 3.1.1 present", SMBIOS_TABLE)
-    add(facts, "smbios.types", [0, 1, 2, 3, 4], AMPERE, "DMI type 0,", SMBIOS_TABLE)
+    partial = {
+        "types": [0, 1, 2, 3, 4],
+        "problems": [
+            "no End Of Table (type 127) record: the dmidecode output is filtered "
+            "(-t or -H), cut short, or from a table without one"
+        ],
+    }
+    add(facts, "smbios.partial_types", partial, AMPERE, "DMI type 0,", SMBIOS_TABLE)
     add(
         facts,
         "smbios.bios",
@@ -565,11 +576,27 @@ CASES = [
     ("smbios.entry_point", qemu_linux_with("smbios.version", "2.8"), {}, Status.FAILED),
     ("smbios.required_types", qemu_shell, {"types": [0, 1, 3, 4, 16, 17, 32]}, Status.PASSED),
     ("smbios.required_types", qemu_shell, {}, Status.FAILED),
-    ("smbios.recommended_types", ampere, {"types": [2]}, Status.PASSED),
+    ("smbios.required_types", ampere, {}, Status.ERROR),
+    ("smbios.required_types", ampere, {"types": [0]}, Status.ERROR),
+    ("smbios.recommended_types", qemu_shell, {"types": [16, 17]}, Status.PASSED),
     ("smbios.recommended_types", qemu_shell, {}, Status.WARNING),
+    ("smbios.recommended_types", ampere, {}, Status.ERROR),
     ("smbios.bios_version", ampere_with_banner("1.0"), {}, Status.PASSED),
     ("smbios.bios_version", ampere_with_banner("2.03"), {}, Status.FAILED),
     ("smbios.bios_version", ampere, {}, Status.SKIPPED),
+    (
+        "smbios.bios_version",
+        changed(
+            ampere_with_banner("1.0"),
+            "smbios.bios",
+            {
+                "vendor": "Ampere(TM)",
+                "problems": ["version: field at offset 0x05 is past the 5 bytes present"],
+            },
+        ),
+        {},
+        Status.ERROR,
+    ),
     ("uefi.revision", qemu_shell, {}, Status.PASSED),
     ("uefi.revision", fvp, {}, Status.PASSED),
     ("uefi.revision", thunderx, {}, Status.FAILED),
@@ -629,6 +656,29 @@ def test_check_has_pass_case(check_id: str) -> None:
 @pytest.mark.parametrize("check_id", sorted(CATALOGUE))
 def test_check_has_fail_case(check_id: str) -> None:
     assert check_id in FAILING_IDS
+
+
+def test_incomplete_smbios_types_name_the_problem() -> None:
+    facts = ampere()
+    check = CATALOGUE["smbios.required_types"]
+    result = run_check(check, facts, check.defaults, context_from_facts(facts))
+    assert result.message == (
+        "not decided: the SMBIOS structure table is incomplete (no End Of Table (type 127) "
+        "record: the dmidecode output is filtered (-t or -H), cut short, or from a table "
+        "without one)"
+    )
+    assert result.seen == "types 0 1 2 3 4 from an incomplete table"
+    assert result.evidence[0].line == 6
+
+
+def test_whole_smbios_types_win_over_partial() -> None:
+    facts = ampere()
+    for obs in qemu_shell().all("smbios.types"):
+        facts.add("smbios.types", obs.value, obs.evidence)
+    check = CATALOGUE["smbios.required_types"]
+    result = run_check(check, facts, check.defaults, context_from_facts(facts))
+    assert result.status == Status.FAILED
+    assert result.message == "missing SMBIOS types 7 19"
 
 
 def test_console_without_spcr_names_profile() -> None:

@@ -10,6 +10,8 @@ A check that finds no evidence raises `Undecided` naming what it needs.
 `run_check` turns that into SKIPPED (offline, or the stage was reached but
 did not show it) or ERROR (a live run that never reached a stage that shows
 the evidence, or ended early), so a check without evidence never passes.
+A check whose evidence is damaged or incomplete (a cut table) returns
+`error(...)` naming the problem, so that it neither passes nor fails.
 """
 
 from __future__ import annotations
@@ -348,6 +350,11 @@ def failed(message: str, expected: str, seen: str, evidence: Iterable[Evidence])
 
 def warning(message: str, expected: str, seen: str, evidence: Iterable[Evidence]) -> CheckResult:
     return CheckResult("", Status.WARNING, message, expected, seen, list(evidence))
+
+
+def error(message: str, expected: str, seen: str, evidence: Iterable[Evidence]) -> CheckResult:
+    """Return an ERROR result for a check that the evidence cannot decide, such as a cut table."""
+    return CheckResult("", Status.ERROR, message, expected, seen, list(evidence))
 
 
 def not_applicable(why: str, evidence: Iterable[Evidence] = ()) -> CheckResult:

@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from armcheck.checks import CheckContext, Undecided, failed, passed, register, warning
+from armcheck.checks import (
+    CheckContext,
+    Undecided,
+    error,
+    failed,
+    passed,
+    register,
+    warning,
+)
 from armcheck.checks.common import as_int, number_tuple
 from armcheck.facts import BANNER, SMBIOS_TABLE, UEFI_SHELL, Facts
 from armcheck.results import CheckResult
@@ -47,11 +55,24 @@ def check_entry_point(facts: Facts, params: dict[str, Any], context: CheckContex
     return passed(f"SMBIOS {version.value}", expected, seen, evidence)
 
 
-def _types(facts: Facts) -> tuple[list[int], Any]:
-    obs = facts.first("smbios.types")
-    if obs is None or not isinstance(obs.value, list):
+def _incomplete_types(facts: Facts, expected: str) -> CheckResult:
+    """Return an ERROR that names why the structure list is incomplete.
+
+    The types of a cut or filtered table show what is present but not what is
+    missing, so they can neither pass nor fail the check. Raise Undecided when
+    no structure list was read at all.
+    """
+    partial = facts.first("smbios.partial_types")
+    if partial is None or not isinstance(partial.value, dict):
         raise Undecided("the SMBIOS structure list (dmidecode or smbiosview output)")
-    return [kind for kind in (as_int(item) for item in obs.value) if kind is not None], obs
+    problems = "; ".join(str(problem) for problem in partial.value.get("problems") or [])
+    types = " ".join(str(kind) for kind in partial.value.get("types") or [])
+    return error(
+        f"not decided: the SMBIOS structure table is incomplete ({problems})",
+        expected,
+        f"types {types} from an incomplete table" if types else "no structures",
+        [partial.evidence],
+    )
 
 
 @register(
@@ -60,7 +81,7 @@ def _types(facts: Facts) -> tuple[list[int], Any]:
     rule="SMBIOS must contain structure types 0, 1, 3, 4, 7, 16, 17, 19 and 32",
     source="Arm SBBR 1.2 (DEN0044), required SMBIOS structures; FWTS dmicheck test",
     sources=(SMBIOS_TABLE, UEFI_SHELL),
-    facts=("smbios.types",),
+    facts=("smbios.types", "smbios.partial_types"),
     defaults={"types": REQUIRED_TYPES},
 )
 def check_required(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
@@ -73,7 +94,7 @@ def check_required(facts: Facts, params: dict[str, Any], context: CheckContext) 
     rule="SMBIOS should contain structure types 2, 8, 11, 13, 15 and 41",
     source="Arm SBBR 1.2 (DEN0044), recommended SMBIOS structures",
     sources=(SMBIOS_TABLE, UEFI_SHELL),
-    facts=("smbios.types",),
+    facts=("smbios.types", "smbios.partial_types"),
     defaults={"types": RECOMMENDED_TYPES},
     level="recommended",
     severity="low",
@@ -86,11 +107,16 @@ def _check_types(facts: Facts, wanted: list[Any], level: str) -> CheckResult:
     """Compare the SMBIOS structure types present with `wanted`; `level` is required or recommended.
 
     A missing required type fails the check, a missing recommended one warns.
+    Only the types of a whole table can show a type missing, so those of an
+    incomplete one give an ERROR.
     """
-    types, obs = _types(facts)
     expected_types = [int(kind) for kind in wanted]
-    missing = " ".join(str(kind) for kind in expected_types if kind not in types)
     expected = "types " + " ".join(map(str, expected_types))
+    obs = facts.first("smbios.types")
+    if obs is None or not isinstance(obs.value, list):
+        return _incomplete_types(facts, expected)
+    types = [kind for kind in (as_int(item) for item in obs.value) if kind is not None]
+    missing = " ".join(str(kind) for kind in expected_types if kind not in types)
     seen = "types " + " ".join(map(str, sorted(types)))
     evidence = [obs.evidence]
     if missing and level == "required":
@@ -115,6 +141,15 @@ def _normalise(version: str) -> str:
 def check_bios_version(facts: Facts, params: dict[str, Any], context: CheckContext) -> CheckResult:
     bios = facts.first("smbios.bios")
     if bios is None or not isinstance(bios.value, dict) or not bios.value.get("version"):
+        if bios is not None and isinstance(bios.value, dict) and "version" not in bios.value:
+            # Only a cut or damaged structure leaves the field out.
+            problems = "; ".join(str(problem) for problem in bios.value.get("problems") or [])
+            return error(
+                f"not decided: the SMBIOS type 0 structure is incomplete ({problems})",
+                "the BIOS version of the type 0 structure",
+                "no BIOS version",
+                [bios.evidence],
+            )
         raise Undecided("the SMBIOS type 0 structure")
     banners = [
         obs
