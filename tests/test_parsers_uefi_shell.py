@@ -41,7 +41,6 @@ def parse_lines(*lines: str) -> Facts:
         ("uefi.date", "2026-12-04"),
         ("smbios.version", "3.0"),
         ("smbios.entry_point", "64-bit"),
-        ("smbios.types", [0, 1]),
         (
             "smbios.bios",
             {
@@ -173,10 +172,49 @@ def test_repeated_smbios_block_keeps_session_types() -> None:
     text = SESSION_START + SMBIOS_TYPE_1 + "Shell> \n"
     text += SESSION_START + SMBIOS_TYPE_1 + SMBIOS_TYPE_2 + "Shell> \n"
     facts = scan_text(text)
-    values = [observation.value for observation in facts.all("smbios.types")]
+    values = [observation.value["types"] for observation in facts.all("smbios.partial_types")]
     assert values == [[1], [1, 2]]
-    second = facts.all("smbios.types")[1]
+    second = facts.all("smbios.partial_types")[1]
     assert second.evidence.line == 14
+
+
+def test_smbiosview_by_type_gives_partial_types(shell_facts: Facts) -> None:
+    # The capture ran `smbiosview -t 0` and `-t 1`, which show no other type.
+    assert not shell_facts.seen("smbios.types")
+    partial = shell_facts.value("smbios.partial_types")
+    assert partial["types"] == [0, 1]
+    assert "`smbiosview -t N` shows type N only" in partial["problems"][0]
+
+
+WHOLE_LISTING = (
+    "Shell> smbiosview\n"
+    "Type=0, Handle=0x0\n"
+    "Vendor: EDK II\n"
+    "Type=1, Handle=0x100\n"
+    "Manufacturer: QEMU\n"
+    "Type=127, Handle=0xFEFF\n"
+    "Structure Type: End-of-Table\n"
+)
+
+
+def test_whole_smbiosview_listing_gives_types() -> None:
+    facts = scan_text(SESSION_START + WHOLE_LISTING + "Shell> \n")
+    assert facts.value("smbios.types") == [0, 1, 127]
+    assert not facts.seen("smbios.partial_types")
+
+
+def test_repeated_whole_listing_gives_types() -> None:
+    # In the second session the listing is a repeat, taken from the first read.
+    session = SESSION_START + WHOLE_LISTING + "Shell> \n"
+    facts = scan_text(
+        session
+        + SESSION_START
+        + "Shell> smbiosview -t 4\nType=4, Handle=0x400\n"
+        + WHOLE_LISTING
+        + "Shell> \n"
+    )
+    values = [observation.value for observation in facts.all("smbios.types")]
+    assert values == [[0, 1, 127], [0, 1, 4, 127]]
 
 
 def test_repeat_cut_elsewhere_is_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -123,6 +123,14 @@ def _lines(pieces: list[Any]) -> list[LogLine]:
     return lines
 
 
+def _whole_listing(command: str, types: set[int]) -> bool:
+    """Tell whether an `smbiosview` block listed the whole table.
+
+    That is a block of `smbiosview` without `-t` that shows End-of-Table (type 127).
+    """
+    return "-t" not in command.lower().split() and 127 in types
+
+
 def _content_key(head: tuple[Any, ...], pieces: list[Any]) -> int:
     """Return a key of `head` and the lines of `pieces`, wherever the runs of lines were cut.
 
@@ -165,6 +173,10 @@ class ShellParser:
         # commands, with the SMBIOS types each smbiosview block showed.
         self._read_blocks: dict[int, set[int]] = {}
         self._smbios_types: set[int] = set()
+        # Whether the session showed the whole table, so that its types are all the types.
+        self._smbios_whole = False
+        # The SMBIOS types of the block being read, kept for its repeats.
+        self._block_types: set[int] = set()
         self._smbios_line: LogLine | None = None
         self._last_command = ""
         self._decoded_sessions: set[int] = set()
@@ -225,9 +237,19 @@ class ShellParser:
         self._close()
         self._flush_dmem()
         if self._smbios_types and self._smbios_line is not None:
-            self._add("smbios.types", sorted(self._smbios_types), self._smbios_line)
+            types = sorted(self._smbios_types)
+            if self._smbios_whole:
+                self._add("smbios.types", types, self._smbios_line)
+            else:
+                problem = (
+                    "no `smbiosview` listing of the whole table (one that ends with the "
+                    "End-of-Table structure, type 127); `smbiosview -t N` shows type N only"
+                )
+                value = {"types": types, "problems": [problem]}
+                self._add("smbios.partial_types", value, self._smbios_line)
         self._smbios_types = set()
         self._smbios_line = None
+        self._smbios_whole = False
 
     def _flush_dmem(self) -> None:
         if self._dmem_pieces and self._tables is not None:
@@ -273,8 +295,9 @@ class ShellParser:
             types = self._read_blocks.get(key)
             if types is not None:
                 self._note_smbios_types(types, pieces)
+                self._smbios_whole |= _whole_listing(command, types)
                 return
-        smbios_before = set(self._smbios_types)
+        self._block_types = set()
         try:
             reader(self, command, _lines(pieces))
         except (ValueError, IndexError) as err:
@@ -283,7 +306,7 @@ class ShellParser:
         if key is not None:
             if len(self._read_blocks) >= MAX_READ_BLOCKS:
                 self._read_blocks.clear()
-            self._read_blocks[key] = self._smbios_types - smbios_before
+            self._read_blocks[key] = self._block_types
 
     def _note_smbios_types(self, types: set[int], pieces: list[Any]) -> None:
         """Repeat what an smbiosview block read before did to the session's SMBIOS types."""
@@ -371,6 +394,8 @@ class ShellParser:
             self._smbios_line = block[0]
         # Each `smbiosview -t N` shows one type; finish() records them all at once.
         self._smbios_types |= types
+        self._block_types = types
+        self._smbios_whole |= _whole_listing(command, types)
         for number, (key, names) in _SMBIOS_FIELDS.items():
             found = [(values, line) for kind, values, line in structures if kind == number]
             if found:
