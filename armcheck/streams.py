@@ -59,14 +59,39 @@ def spooled_inputs(paths: Sequence[str]) -> Iterator[list[str]]:
 
 
 def is_stream(path: str) -> bool:
-    """Tell whether `path` is `-` or names something other than a file or a folder."""
+    """Tell whether `path` is `-`, a pipe, a FIFO or a socket.
+
+    Raises InputFormatError for a terminal (a serial port), which would be
+    read forever: a live console is recorded with `armcheck capture`.
+    """
     if path == "-":
+        if sys.stdin.isatty():
+            raise InputFormatError(
+                "`-` reads standard input, which is a terminal here; pipe a log into armcheck "
+                "or give a file"
+            )
         return True
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    if stat.S_ISCHR(mode) and _is_terminal(path):
+        raise InputFormatError(
+            f"{path} is a terminal or serial port, not a saved log; record its console with "
+            f"`armcheck capture {path} -o FILE`, then read FILE"
+        )
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _is_terminal(path: str) -> bool:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return False
+    try:
+        return os.isatty(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def display_name(path: str) -> str:

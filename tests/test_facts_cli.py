@@ -127,3 +127,17 @@ def test_evidence_keys_always_present() -> None:
     spcr = document["facts"]["acpi.spcr"][0]["evidence"]
     assert spcr["line"] is None
     assert spcr["time"] is None
+
+
+def test_terminal_input_rejected() -> None:
+    import os
+
+    master, slave = os.openpty()
+    try:
+        run = armcheck("facts", os.ttyname(slave))
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert run.returncode == 2
+    assert "is a terminal or serial port, not a saved log" in run.stderr
+    assert "armcheck capture" in run.stderr
