@@ -328,3 +328,18 @@ def test_shell_block_runs_split_long_output(monkeypatch: pytest.MonkeyPatch) -> 
     assert pieces > len(lines)
     assert [len(block) for _, block in scanned] == [pieces]
     assert scanned == shell_blocks(data, runs=False)
+
+
+def test_stamped_line_with_cursor_move_keeps_time() -> None:
+    # grabserial puts its stamp before the console's bytes; the shell's cursor
+    # move to column 1 must not erase it.
+    data = (
+        b"[1.000000 0.000000] UEFI Interactive Shell v2.2\r\n"
+        b"[1.500000 0.500000] \x1b[50;01H\x1b[1mShell> \x1b[0mver\r\n"
+    )
+    facts = Facts()
+    scan_blocks([data], LogParser(facts, "stamped.log"))
+    seen = facts.first("uefi.shell.seen")
+    assert seen is not None
+    assert seen.evidence.time == 1.5
+    assert seen.evidence.text == "[1.500000 0.500000] Shell> ver"

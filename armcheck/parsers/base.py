@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 # Evidence text longer than this is cut, so one huge line cannot bloat the document.
 MAX_EVIDENCE_CHARS = 400
 
-_PREFIX = re.compile(
-    r"""
+# What the host puts before the console's bytes: mail quoting and a host timestamp.
+_HOST_PREFIX = r"""
     (?:>[ ]?)*                                              # mail quoting
     (?:\[(?:(?P<grab>\d+\.\d+)|(?P<grabclock>\d\d:\d\d:\d\d\.\d+))
         [ ]+[-+]?\d+\.\d+\][ ]?)?                           # grabserial -t, -T: [time delta]
@@ -43,6 +43,13 @@ _PREFIX = re.compile(
       | (?P<monthday>[A-Z][a-z]{2}[ ]+\d{1,2}[ ]\d\d:\d\d:\d\d(?:[.,]\d+)?)[ ]
                                                             # moreutils ts '%b %d %H:%M:%.S'
     )?
+"""
+# The host prefix of a line in bytes, for lines that go through terminal emulation.
+HOST_PREFIX_BYTES = re.compile(_HOST_PREFIX.encode(), re.VERBOSE)
+
+_PREFIX = re.compile(
+    _HOST_PREFIX
+    + r"""
     (?:<\d>)?                                               # syslog level
     (?:\[(?P<ctime>[A-Z][a-z]{2}[ ][A-Z][a-z]{2}[ ]+\d{1,2}[ ]\d\d:\d\d:\d\d[ ]\d{4})\][ ]?)?
                                                             # dmesg -T

@@ -21,7 +21,13 @@ from typing import BinaryIO
 
 from armcheck.facts import Facts
 from armcheck.parsers import tables_bridge
-from armcheck.parsers.base import HostClock, LogLine, ParseContext, split_prefix
+from armcheck.parsers.base import (
+    HOST_PREFIX_BYTES,
+    HostClock,
+    LogLine,
+    ParseContext,
+    split_prefix,
+)
 from armcheck.parsers.firmware import FirmwareParser
 from armcheck.parsers.linux import LinuxParser
 from armcheck.parsers.prefilter import PATTERNS, is_candidate
@@ -226,12 +232,19 @@ def _scan_block(parser: LogParser, block: bytes, number: int) -> int:
                     number, _clean(block[offset : min(end, offset + MAX_LINE_CHARS)])
                 )
         elif start in dirty_set:
-            text = _strip_csi(block[start:end])
+            # The host's prefix (a timestamp) is not console output: only the
+            # bytes after it go through terminal emulation. A line that differs
+            # from others only in its timestamp then hits _strip_csi's cache.
+            data = block[start:end]
+            match = HOST_PREFIX_BYTES.match(data)
+            host = match.end() if match else 0
+            head = data[:host].decode("latin-1")
+            text = _strip_csi(data[host:])
             if text is not None:
-                parser.feed_candidate(number, text)
+                parser.feed_candidate(number, head + text)
             else:
-                for line in _terminal_lines(block[start:end], number):
-                    parser.feed_candidate(number, line.text)
+                for line in _terminal_lines(data[host:], number):
+                    parser.feed_candidate(number, head + line.text)
         else:
             data = block[start:end]
             if data[:1] != b"[" or not _is_repeated_printk(data, parser.linux.repeated_bytes):
