@@ -219,13 +219,15 @@ def _looks_like_smbios_table(head: bytes) -> bool:
 
     Each structure is a header (type, length of at least 4, handle), its
     formatted bytes, then printable strings that end with two NUL bytes. Two
-    such structures in a row, or one that is End Of Table (type 127), pass.
+    such structures in a row, or one followed by End-of-Table (type 127,
+    length 4), pass. An ELF file starts with what would be type 127 with
+    length 0x45, so it does not.
     """
     offset = 0
     count = 0
     while offset + 4 <= len(head):
         kind, length = head[offset], head[offset + 1]
-        if length < 4:
+        if length < 4 or (kind == 127 and length != 4):
             return False
         end = head.find(b"\x00\x00", offset + length)
         if end < 0:
@@ -235,7 +237,7 @@ def _looks_like_smbios_table(head: bytes) -> bool:
             return False
         count += 1
         if kind == 127:
-            return True
+            return count >= 2
         offset = end + 2
     return count >= 2
 

@@ -436,3 +436,10 @@ def test_host_clock_starts_at_first_line(tmp_path: Path) -> None:
     banner = read_facts([write(tmp_path, "clock.log", text)]).first("firmware.banner")
     assert banner is not None
     assert banner.evidence.time == 2.5
+
+
+def test_elf_file_not_an_smbios_table(tmp_path: Path) -> None:
+    # An ELF header reads as a type 127 structure of length 0x45 followed by strings.
+    elf = b"\x7fELF\x02\x01\x01\x00" + bytes(8) + b"\x02\x00\xb7\x00" + bytes(44) + b"ld\x00\x00"
+    with pytest.raises(InputFormatError, match="not a known input"):
+        read_facts([write(tmp_path, "bl31.elf", elf)])

@@ -356,3 +356,11 @@ def test_dmidecode_text_ends_inside_record():
     cut = "the text ends inside the type 3 record at line 16, which may be cut short"
     assert chassis["problems"] == [cut]
     assert cut in facts.value("smbios.partial_types")["problems"]
+
+
+def test_end_of_table_with_wrong_length_is_not_complete():
+    bios = bytes([0, 4, 0, 0]) + b"EDK II\x00\x00"
+    end = bytes([127, 0x45, 0xFF, 0xFE]) + bytes(0x45 - 4) + b"\x00\x00"
+    table = walk_structures(bios + end)
+    assert not table.complete
+    assert "End-of-Table structure at offset 12 has length 69, not 4" in table.problems

@@ -210,7 +210,15 @@ def walk_structures(data: bytes) -> StructureTable:
         )
         offset = end + 2
         if kind == END_OF_TABLE:
-            table.complete = True
+            # The End-of-Table structure is 4 bytes long; another length means
+            # the walk is off track (an ELF file starts with type 127, length 0x45).
+            if length == 4:
+                table.complete = True
+            else:
+                table.problems.append(
+                    f"End-of-Table structure at offset {table.structures[-1].offset} has "
+                    f"length {length}, not 4"
+                )
             return table
     if offset < len(data) and any(data[offset:]):
         table.problems.append(f"{len(data) - offset} bytes after the last structure")
