@@ -175,6 +175,20 @@ def _facts_document(path: Path) -> dict[str, Any] | None:
         raise InputFormatError(f"{path}: not a facts JSON document: {err}") from err
     if not isinstance(document, dict) or not isinstance(document.get("facts"), dict):
         return None
+    if "results" in document:
+        raise InputFormatError(
+            f"{path}: an armcheck report, not the output of `armcheck facts --json`; check the "
+            "capture it was made from (capture.cast in the same run folder)"
+        )
+    for key, observations in document["facts"].items():
+        if not isinstance(observations, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("evidence", {}), dict)
+            for item in observations
+        ):
+            raise InputFormatError(
+                f"{path}: not a facts JSON document: `facts.{key}` is not a list of "
+                "observations; give the output of `armcheck facts --json`"
+            )
     return document
 
 

@@ -334,3 +334,19 @@ def test_check_one_board_inputs_no_warning() -> None:
         str(fixtures / "qemu-virt-gicv2-edk2-shell.log"),
     )
     assert "disagree" not in result.stderr
+
+
+def test_report_json_rejected(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    armcheck("check", str(QEMU_LINUX), "--profile", "qemu-virt", "--json", str(report))
+    result = armcheck("check", str(report))
+    assert result.returncode == 2
+    assert "an armcheck report, not the output of `armcheck facts --json`" in result.stderr
+
+
+def test_malformed_facts_json_rejected(tmp_path: Path) -> None:
+    document = tmp_path / "facts.json"
+    document.write_text('{"facts": {"x": [1]}}')
+    result = armcheck("check", str(document))
+    assert result.returncode == 2
+    assert "`facts.x` is not a list of observations" in result.stderr
