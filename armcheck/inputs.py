@@ -30,11 +30,12 @@ import os
 import re
 import struct
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from armcheck import streams
-from armcheck.capture import iter_events
+from armcheck.capture import iter_events, read_capture_header
 from armcheck.errors import InputFormatError
 from armcheck.facts import Facts, Observation
 from armcheck.parsers import tables_bridge
@@ -108,15 +109,19 @@ def read_input(path: Path, facts: Facts) -> None:
     kind, encoding = detect(path)
     log.info("reading %s as %s", path, kind)
     file = str(path)
+    extra: dict[str, Any] = {}
     if kind == "capture":
         lines = _read_capture(path, facts)
+        started = _capture_start(path)
+        if started is not None:
+            extra["timestamp"] = started
     elif kind == "lava-log":
         lines = _read_lava(path, facts)
     elif kind == "console-log":
         lines = _read_console_log(path, encoding, facts)
     else:
         lines = _read_tables(path, kind, encoding, facts)
-    facts.inputs.append({"file": file, "kind": kind, "lines": lines})
+    facts.inputs.append({"file": file, "kind": kind, "lines": lines, **extra})
 
 
 def _read_tables(path: Path, kind: str, encoding: str | None, facts: Facts) -> int:
@@ -426,6 +431,16 @@ def _has_kernel_lines(text: str) -> bool:
     return any(split_prefix(line, clock, None)[2] for line in text.splitlines())
 
 
+def _capture_start(path: Path) -> float | None:
+    """Return the host clock (POSIX seconds) at which armcheck started recording the capture."""
+    try:
+        started = read_capture_header(path).started
+        return datetime.fromisoformat(started).timestamp() if started else None
+    except ValueError as err:
+        log.debug("no start time in capture %s: %s", path, err)
+        return None
+
+
 def _read_capture(path: Path, facts: Facts) -> int:
     """Read a capture; output of commands `armcheck run` typed in Linux goes to its own parser.
 
@@ -512,8 +527,6 @@ def _lava_entry(path: Path, number: int, raw: bytes) -> dict[str, Any] | None:
 
 
 def _lava_seconds(text: Any) -> float | None:
-    from datetime import datetime
-
     if not isinstance(text, str):
         return None
     try:

@@ -18,6 +18,7 @@ from armcheck.checks import (
     run_checks,
 )
 from armcheck.facts import LINUX_LOG, UEFI_SHELL, Evidence, Facts
+from armcheck.inputs import read_facts
 from armcheck.profiles import load_profile
 from armcheck.results import Status
 
@@ -191,8 +192,21 @@ def test_context_host_time_from_capture(tmp_path) -> None:
     with CaptureWriter(path, target="qemu-virt") as capture:
         capture.output(b"Shell> ")
     started = path.read_text(encoding="utf-8").split('"timestamp": ')[1].split(",")[0]
-    facts = Facts(inputs=[{"file": str(path), "kind": "capture", "lines": 1}])
+    facts = read_facts([path])
+    assert abs(facts.inputs[0]["timestamp"] - int(started)) < 1.0
     assert abs(context_from_facts(facts).host_time - int(started)) < 1.0
+
+
+def test_context_host_time_not_read_from_named_file(tmp_path, monkeypatch) -> None:
+    # The entry names a capture in the working folder, as a piped input's `stdin`
+    # would: its clock must not be taken, since the reader recorded none.
+    from armcheck.capture import CaptureWriter
+
+    monkeypatch.chdir(tmp_path)
+    with CaptureWriter(tmp_path / "stdin", target="qemu-virt") as capture:
+        capture.output(b"Shell> ")
+    facts = Facts(inputs=[{"file": "stdin", "kind": "capture", "lines": 1}])
+    assert context_from_facts(facts).host_time is None
 
 
 def xsdt_walk_facts(signatures: list[str]) -> Facts:

@@ -141,3 +141,16 @@ def test_terminal_input_rejected() -> None:
     assert run.returncode == 2
     assert "is a terminal or serial port, not a saved log" in run.stderr
     assert "armcheck capture" in run.stderr
+
+
+def test_piped_capture_keeps_start_time(tmp_path: Path) -> None:
+    from armcheck.capture import CaptureWriter
+
+    path = tmp_path / "run.cast"
+    with CaptureWriter(path, target="board") as capture:
+        capture.output(b"UEFI firmware (version 1.0 built at 10:00:00 on Jan  1 2024)\r\n")
+    run = piped(["facts", "--json", "-"], path.read_bytes())
+    assert run.returncode == 0, run.stderr
+    entry = json.loads(run.stdout)["inputs"][0]
+    assert entry["kind"] == "capture"
+    assert isinstance(entry["timestamp"], float)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Callable
 
 from armcheck.facts import (
@@ -219,8 +219,8 @@ def context_from_facts(
 def _input_start_time(facts: Facts) -> float | None:
     """Return the host clock (POSIX seconds) at which the first input was recorded, if known.
 
-    An input entry may carry it as `timestamp`; a capture's header has it as
-    the asciicast `timestamp` and armcheck's `started`.
+    The input reader stores a capture's start (armcheck's `started` in its
+    header) in the input's entry as `timestamp`.
     """
     for entry in facts.inputs:
         if not isinstance(entry, dict):
@@ -228,23 +228,7 @@ def _input_start_time(facts: Facts) -> float | None:
         stamp = entry.get("timestamp")
         if isinstance(stamp, (int, float)):
             return float(stamp)
-        if entry.get("kind") == "capture" and entry.get("file"):
-            started = _capture_start(str(entry["file"]))
-            if started is not None:
-                return started
     return None
-
-
-def _capture_start(path: str) -> float | None:
-    from armcheck.capture import read_capture_header
-    from armcheck.errors import CaptureFormatError
-
-    try:
-        header = read_capture_header(path)
-        return datetime.fromisoformat(header.started).timestamp() if header.started else None
-    except (ValueError, CaptureFormatError) as err:
-        log.debug("no start time in capture %s: %s", path, err)
-        return None
 
 
 def run_check(
