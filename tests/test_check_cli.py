@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -350,3 +351,28 @@ def test_malformed_facts_json_rejected(tmp_path: Path) -> None:
     result = armcheck("check", str(document))
     assert result.returncode == 2
     assert "`facts.x` is not a list of observations" in result.stderr
+
+
+def test_damaged_table_gives_error_not_skip(tmp_path: Path) -> None:
+    tables = Path(__file__).parent / "fixtures" / "tables" / "qemu-virt"
+    spcr = tables.joinpath("spcr.dat").read_bytes()
+    damaged = tmp_path / "spcr.dat"
+    damaged.write_bytes(spcr[:4] + (20).to_bytes(4, "little") + spcr[8:])
+    result = armcheck("check", str(damaged), "--profile", "sbbr")
+    assert result.returncode == 3
+    assert "PASS    uart.spcr_present" in result.stdout
+    assert (
+        "ERROR   uart.interface_type       not decided: the SPCR table is damaged: "
+        "length field 20 is shorter than the 36-byte header"
+    ) in result.stdout
+
+
+def test_folder_with_cut_table_gives_error(tmp_path: Path) -> None:
+    # A table cut inside its header is still a table of the folder, not a foreign file.
+    folder = tmp_path / "tables"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "tables" / "qemu-virt", folder)
+    (folder / "spcr.dat").write_bytes((folder / "spcr.dat").read_bytes()[:30])
+    result = armcheck("check", str(folder), "--profile", "sbbr")
+    assert "FAIL    uart.spcr_present" not in result.stdout
+    assert "cut inside its header: 30 of 36 bytes present" in result.stdout
+    assert "does not read" not in result.stderr

@@ -362,9 +362,19 @@ def test_table_with_short_length_field_read(tmp_path: Path, length: int) -> None
 
 
 @pytest.mark.parametrize("size", [8, 20, 35])
-def test_table_cut_inside_header_named(tmp_path: Path, size: int) -> None:
+def test_table_cut_inside_header_partial(tmp_path: Path, size: int) -> None:
     path = write(tmp_path, "spcr.dat", SPCR.read_bytes()[:size])
-    with pytest.raises(InputFormatError, match=f"{size} bytes is too short for an ACPI table"):
+    table = read_facts([path]).value("acpi.table")
+    assert table["signature"] == "SPCR"
+    assert table["problems"] == [f"cut inside its header: {size} of 36 bytes present"]
+    # Fields past the cut are left out, not read from padding.
+    assert ("oem_table_id" in table) == (size >= 24)
+    assert ("revision" in table) == (size >= 9)
+
+
+def test_table_cut_before_length_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "spcr.dat", SPCR.read_bytes()[:6])
+    with pytest.raises(InputFormatError, match="6 bytes is too short for an ACPI table"):
         read_facts([path])
 
 

@@ -130,13 +130,13 @@ def decode_table(data: bytes, address: int | None = None, origin: str = "input")
     """Decode the header of the ACPI table at the start of `data`.
 
     Raises InputFormatError when `data` does not start with a table header at
-    all (too short, or a signature that is not four letters or digits). A
-    length field that disagrees with the bytes present, or a bad checksum, is
-    recorded in `problems` instead.
+    all (under 8 bytes, or a signature that is not four letters or digits). A
+    header cut short, a length field that disagrees with the bytes present, or
+    a bad checksum is recorded in `problems` instead.
     """
     if len(data) >= 4 and data[:4] == b"FACS":
         return _decode_facs(data, address, origin)
-    if len(data) < HEADER_LENGTH:
+    if len(data) < 8:
         raise InputFormatError(
             f"{origin}: {len(data)} bytes is too short for an ACPI table header "
             f"({HEADER_LENGTH} bytes); pass a whole table"
@@ -149,6 +149,12 @@ def decode_table(data: bytes, address: int | None = None, origin: str = "input")
     length = int.from_bytes(data[4:8], "little")
     problems: list[str] = []
     signature = data[:4].decode("ascii")
+    if len(data) < HEADER_LENGTH:
+        # The fields past the cut are left out of the summary (see AcpiTable.summary).
+        problems.append(f"cut inside its header: {len(data)} of {HEADER_LENGTH} bytes present")
+        cut = data
+        data = data + bytes(HEADER_LENGTH - len(data))
+        return _header_table(data, cut, signature, length, None, address, problems)
     if length < HEADER_LENGTH:
         problems.append(f"length field {length} is shorter than the {HEADER_LENGTH}-byte header")
         body = data[:HEADER_LENGTH]
@@ -165,6 +171,19 @@ def decode_table(data: bytes, address: int | None = None, origin: str = "input")
                 f"checksum 0x{data[9]:02X} is wrong: the bytes add up to "
                 f"0x{sum(body) % 256:02X}, not 0"
             )
+    return _header_table(data, body, signature, length, checksum_ok, address, problems)
+
+
+def _header_table(
+    data: bytes,
+    body: bytes,
+    signature: str,
+    length: int,
+    checksum_ok: bool | None,
+    address: int | None,
+    problems: list[str],
+) -> AcpiTable:
+    """Build an AcpiTable from the header fields in `data` (36 bytes or more) and its `body`."""
     return AcpiTable(
         signature=signature,
         length=length,

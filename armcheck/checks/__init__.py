@@ -239,6 +239,8 @@ def run_check(
         result = check.function(facts, params, context)
     except Undecided as undecided:
         result = _undecided_result(check, undecided.needs, context)
+        if result.status == Status.SKIPPED:
+            result = _damaged_table_result(check, facts, undecided.needs) or result
     except Exception as err:  # noqa: BLE001 - one broken check must not hide the others
         log.exception("check %s raised", check.check_id)
         result = CheckResult(
@@ -251,6 +253,45 @@ def run_check(
     result.title = result.title or check.title
     result.rule = result.rule or f"{check.rule} ({check.source})"
     return result
+
+
+# Words of the table problems that mean bytes are missing or misplaced, as
+# opposed to a field with a reserved value or a note on how the bytes were read.
+# The names checks use for tables whose signature differs from the name.
+_TABLE_NAMES = {"APIC": ("APIC", "MADT"), "FACP": ("FACP", "FADT")}
+_DAMAGE_WORDS = ("cut", "truncated", "ends before", "ends inside", "shorter than", "invalid length")
+
+
+def _damaged_table_result(check: Check, facts: Facts, needs: str) -> CheckResult | None:
+    """Return an ERROR when a table the check reads is present but damaged, else None.
+
+    A check that found no evidence would skip; when the table it needs was
+    read but is cut short, the evidence is there and cannot decide it.
+    """
+    from armcheck.acpi import DECODERS
+
+    for signature, (key, _decoder) in DECODERS.items():
+        # `needs` names what was missing; the table must be part of it.
+        name = next(
+            (name for name in _TABLE_NAMES.get(signature, (signature,)) if name in needs), None
+        )
+        if key not in check.fact_keys or name is None:
+            continue
+        for observation in facts.all(key):
+            problems = (
+                observation.value.get("problems") if isinstance(observation.value, dict) else None
+            )
+            damage = [p for p in problems or () if any(word in p for word in _DAMAGE_WORDS)]
+            if damage:
+                return CheckResult(
+                    check.check_id,
+                    Status.ERROR,
+                    f"not decided: the {name} table is damaged: {'; '.join(damage)}",
+                    expected=needs,
+                    seen=f"a damaged {name} table",
+                    evidence=[observation.evidence],
+                )
+    return None
 
 
 def _undecided_result(check: Check, needs: str, context: CheckContext) -> CheckResult:
