@@ -75,9 +75,13 @@ def test_console_log_line_prefix(tmp_path: Path, name: str, prefix) -> None:
 
 
 def test_host_timestamp_kept_as_time(tmp_path: Path) -> None:
-    lines = ["[3.250000 0.000100] [    0.014257] SMBIOS 3.0.0 present."]
+    # grabserial -t counts from its own start; an excerpt counts from its first line.
+    lines = [
+        "[1.000000 0.000000] U-Boot 2024.01 (Jan 01 2024)",
+        "[3.250000 2.250000] [    0.014257] SMBIOS 3.0.0 present.",
+    ]
     facts = read_facts([write(tmp_path, "grab.log", "\n".join(lines).encode())])
-    assert facts.first("smbios.version").evidence.time == pytest.approx(3.25)
+    assert facts.first("smbios.version").evidence.time == pytest.approx(2.25)
 
 
 def test_clock_timestamp_relative_to_first(tmp_path: Path) -> None:
@@ -453,3 +457,24 @@ def test_elf_file_not_an_smbios_table(tmp_path: Path) -> None:
     elf = b"\x7fELF\x02\x01\x01\x00" + bytes(8) + b"\x02\x00\xb7\x00" + bytes(44) + b"ld\x00\x00"
     with pytest.raises(InputFormatError, match="not a known input"):
         read_facts([write(tmp_path, "bl31.elf", elf)])
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        ("Apr 30 23:59:50.000000 ", "May  1 00:00:01.000000 "),
+        ("Dec 31 23:59:50.000000 ", "Jan  1 00:00:01.000000 "),
+        ("23:59:50.000 ", "00:00:01.000 "),
+    ],
+    ids=["month-end", "year-end", "midnight"],
+)
+def test_host_clock_counts_past_end_of_day(tmp_path: Path, stamps: tuple[str, str]) -> None:
+    first, second = stamps
+    text = (
+        f"{first}UEFI firmware (version 2022.11 built at 10:00:00 on Jan  1 2023)\n"
+        f"{second}[    0.000000] Linux version 6.1.0-57-arm64 (gcc 12)\n"
+    )
+    facts = read_facts([write(tmp_path, "night.log", text.encode())])
+    version = facts.first("linux.version")
+    assert version is not None
+    assert version.evidence.time == 11.0

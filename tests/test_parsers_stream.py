@@ -341,5 +341,5 @@ def test_stamped_line_with_cursor_move_keeps_time() -> None:
     scan_blocks([data], LogParser(facts, "stamped.log"))
     seen = facts.first("uefi.shell.seen")
     assert seen is not None
-    assert seen.evidence.time == 1.5
+    assert seen.evidence.time == 0.5
     assert seen.evidence.text == "[1.500000 0.500000] Shell> ver"

@@ -18,6 +18,7 @@ time found.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from datetime import datetime
 from typing import NamedTuple
@@ -98,9 +99,12 @@ class HostClock:
             self._zero = absolute
         value = absolute - self._zero
         if value < self._last - 43200:
-            # A clock-only stamp (HH:MM:SS) went past midnight.
-            self._zero -= 86400
-            value += 86400
+            # A stamp without a date (HH:MM:SS) went past midnight, or one
+            # without a month (syslog's day of the month) past a month's end:
+            # add the days that bring it just after the previous stamp.
+            days = math.ceil((self._last - 43200 - value) / 86400)
+            self._zero -= days * 86400
+            value += days * 86400
         self._last = value
         return value
 
@@ -135,7 +139,9 @@ def split_prefix(
 def _host_seconds(match: re.Match[str], clock: HostClock) -> float | None:
     grab = match.group("grab")
     if grab is not None:
-        return float(grab)
+        # Seconds since grabserial started; counted from the input's first
+        # stamp like the other forms, so that an excerpt starts at 0.
+        return clock.seconds(float(grab))
     stamp = match.group("grabclock") or match.group("clock")
     if stamp is not None:
         hours, minutes, seconds = stamp.replace(",", ".").split(":")
@@ -151,10 +157,8 @@ def _host_seconds(match: re.Match[str], clock: HostClock) -> float | None:
             return None
     syslog = match.group("syslog") or match.group("monthday")
     if syslog is not None:
-        # Syslog stamps carry no year; the day of the month keeps them in order
-        # across midnight.
-        # NOTE: the month is ignored, so times are wrong after a month ends
-        # (from day 30 or 31 to day 1) within one input.
+        # Syslog stamps carry no month or year: the day of the month keeps them
+        # in order across midnight, and HostClock counts on past a month's end.
         day, clock_time = syslog.split()[1:3]
         hours, minutes, seconds = clock_time.replace(",", ".").split(":")
         return clock.seconds(
