@@ -109,7 +109,9 @@ def read_check_inputs(paths: list[str]) -> Facts:
         for path in console_inputs:
             found = read_facts([path])
             _require_evidence(path, found)
-            _warn_disagreement(found, display_name(str(path)), seen)
+            # A folder holds many files, which may come from several boots.
+            for file, part in _facts_per_file(found, display_name(str(path))):
+                _warn_disagreement(part, file, seen)
             facts.merge(found)
     return facts
 
@@ -123,6 +125,19 @@ ONE_BOOT_KEYS = (
     "acpi.spcr.interface_type",
     "linux.version",
 )
+
+
+def _facts_per_file(facts: Facts, default: str) -> list[tuple[str, Facts]]:
+    """Split `facts` by the file of each observation's evidence, in the order files appear."""
+    parts: dict[str, Facts] = {}
+    for key, observations in facts.observations.items():
+        for observation in observations:
+            file = observation.evidence.file or default
+            part = parts.setdefault(file, Facts())
+            part.observations.setdefault(key, []).append(observation)
+    for file, part in parts.items():
+        part.inputs = [entry for entry in facts.inputs if entry.get("file") == file]
+    return list(parts.items())
 
 
 def _warn_disagreement(found: Facts, path: str, seen: dict[str, tuple[Any, str]]) -> None:

@@ -327,6 +327,28 @@ def test_check_warns_inputs_of_two_boards() -> None:
     assert "thunderx-r120-t33-excerpt.log" in result.stderr
 
 
+def test_check_warns_folder_of_two_boards(tmp_path: Path) -> None:
+    fixtures = Path(__file__).parent / "fixtures" / "checks"
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for name in ("xgene-mustang-excerpt.log", "thunderx-r120-t33-excerpt.log"):
+        shutil.copy(fixtures / name, folder / name)
+    result = armcheck("check", str(folder))
+    assert "the inputs disagree on gic.version: 3 in" in result.stderr
+    assert "thunderx-r120-t33-excerpt.log" in result.stderr
+    assert "2 in " in result.stderr
+
+
+def test_check_folder_of_one_boot_no_warning(tmp_path: Path) -> None:
+    # The tables of one qemu machine in three forms.
+    folder = tmp_path / "boot"
+    shutil.copytree(TABLES / "qemu-virt", folder)
+    for name in ("qemu-virt-acpidump.txt", "qemu-virt-dmidecode.txt", "qemu-virt-smbios.bin"):
+        shutil.copy(TABLES / name, folder)
+    result = armcheck("check", str(folder))
+    assert "disagree" not in result.stderr
+
+
 def test_check_one_board_inputs_no_warning() -> None:
     fixtures = Path(__file__).parent / "fixtures" / "checks"
     result = armcheck(
