@@ -364,3 +364,12 @@ def test_end_of_table_with_wrong_length_is_not_complete():
     table = walk_structures(bios + end)
     assert not table.complete
     assert "End-of-Table structure at offset 12 has length 69, not 4" in table.problems
+
+
+def test_dmidecode_undecoded_leaves_fields_out():
+    # `dmidecode -u` prints each structure's bytes in hex, with no decoded fields.
+    facts = dmidecode_facts("qemu-virt-dmidecode-u.txt")
+    assert facts.value("smbios.types") == [0, 1, 3, 4, 16, 17, 32, 127]
+    system = facts.value("smbios.system")
+    assert "manufacturer" not in system
+    assert "shows its bytes undecoded (dmidecode -u)" in system["problems"][0]

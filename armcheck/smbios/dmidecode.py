@@ -188,10 +188,21 @@ def _fields(
     A cut record leaves out the fields the text does not reach and lists why under `problems`.
     """
     value: dict[str, Any] = {}
+    # `dmidecode -u` shows each structure as hex bytes, with none of its fields decoded.
+    # Its first line, which is the title in other output, is `Header and Data:`.
+    undecoded = record.title.startswith("Header and Data") or "Header and Data" in record.fields
     for name, field_name in names.items():
-        if record.cut and field_name not in record.fields:
+        if (record.cut or undecoded) and field_name not in record.fields:
             continue
         value[name] = _number(record, field_name) if name in numbers else _value(record, field_name)
+    problems = []
     if record.cut:
-        value["problems"] = [_cut_problem(record)]
+        problems.append(_cut_problem(record))
+    if undecoded:
+        problems.append(
+            f"the type {record.type} record at line {record.line.number} shows its bytes "
+            "undecoded (dmidecode -u); run dmidecode without -u for its fields"
+        )
+    if problems:
+        value["problems"] = problems
     return value
