@@ -62,7 +62,10 @@ def grep_markers() -> str:
     """Return one ERE with the markers of armcheck's prefilter."""
     message = "|".join([ere_escape(word) for word in MESSAGE_STARTS] + list(_ERE_PATTERNS))
     driver = "|".join(ere_escape(word) for word in DRIVER_MESSAGES)
-    return f"(\\] |{_ERE_LINE_START})({message})|{_ERE_LINE_START}[^ ]{{1,64}} login:|: ({driver})"
+    return (
+        f"(\\] |{_ERE_LINE_START})({message})|{_ERE_LINE_START}[^ ]{{1,64}} login:"
+        f"|: ({driver})|U(EFI firmware \\(version|-Boot )"
+    )
 
 
 DEFAULT_SOURCES = (

@@ -343,3 +343,29 @@ def test_stamped_line_with_cursor_move_keeps_time() -> None:
     assert seen is not None
     assert seen.evidence.time == 0.5
     assert seen.evidence.text == "[1.500000 0.500000] Shell> ver"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [b"# \x1b[6n", b"login: ", b"[   12.5] reboot: Restarting sys"],
+    ids=["shell", "login", "kernel"],
+)
+def test_banner_behind_last_line_counts_reset(prompt: bytes) -> None:
+    # After a reset the first firmware line lands behind what the OS printed last.
+    boot = (
+        b"UEFI firmware (version 2022.11 built at 10:00:00 on Jan  1 2023)\r\n"
+        b"[    0.000000] Linux version 6.1.0-57-arm64 (gcc 12)\r\n"
+    )
+    facts = Facts()
+    scan_blocks([boot + prompt + boot], LogParser(facts, "soak.log"))
+    banners = facts.all("firmware.banner")
+    assert [banner.evidence.line for banner in banners] == [1, 3]
+
+
+def test_reset_banner_pattern_matches_banners() -> None:
+    from armcheck.parsers.prefilter import RESET_BANNER_PATTERN, RESET_BANNERS
+
+    for banner in RESET_BANNERS:
+        match = RESET_BANNER_PATTERN.search(b"# " + banner)
+        assert match is not None
+        assert match.group(0) == banner
