@@ -410,6 +410,11 @@ def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
         with open(path, "rb") as file:
             blocks = _line_feed_blocks(_utf8_blocks(file, encoding))
             first = next(blocks, b"")
+            rewrite = _kernel_log_rewrite(first[:HEAD_BYTES])
+            if rewrite is not None:
+                pattern, replacement = rewrite
+                first = pattern.sub(replacement, first)
+                blocks = (pattern.sub(replacement, block) for block in blocks)
             parser.start_clock(first[:HEAD_BYTES].decode("utf-8", "replace"))
             count = scan_blocks(itertools.chain((first,), blocks), parser)
             if parser.ctx.recognised:
@@ -424,6 +429,31 @@ def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
             f"shell line, a Linux kernel message or a table dump; {EXPECTED}"
         )
     return count
+
+
+# Kernel logs whose lines hold more than a printk timestamp before the message:
+# `dmesg -x` puts the facility and level first (`kern  :info  : [    0.000000] `),
+# and `journalctl -k -o short-monotonic` the host and `kernel:` after it
+# (`[    0.000000] host kernel: `). Each is rewritten to the plain dmesg form.
+_KERNEL_LOG_FORMS = (
+    (
+        re.compile(rb"(?m)^[a-z]+ *:[a-z]+ *: (?=\[ *\d+\.\d+\])"),
+        b"",
+    ),
+    (
+        re.compile(rb"(?m)^(\[ *\d+\.\d+\]) [^ \n]+ kernel: "),
+        rb"\1 ",
+    ),
+)
+
+
+def _kernel_log_rewrite(head: bytes) -> tuple[re.Pattern[bytes], bytes] | None:
+    """Return the rewrite of a kernel log form that most lines of `head` have, or None."""
+    lines = head.count(b"\n") + 1
+    for pattern, replacement in _KERNEL_LOG_FORMS:
+        if len(pattern.findall(head)) * 2 > lines:
+            return pattern, replacement
+    return None
 
 
 def _has_kernel_lines(text: str) -> bool:

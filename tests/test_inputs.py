@@ -478,3 +478,21 @@ def test_host_clock_counts_past_end_of_day(tmp_path: Path, stamps: tuple[str, st
     version = facts.first("linux.version")
     assert version is not None
     assert version.evidence.time == 11.0
+
+
+THUNDERX = Path(__file__).parent / "fixtures" / "checks" / "thunderx-r120-t33-excerpt.log"
+
+
+@pytest.mark.parametrize(
+    ("form", "prefix"),
+    [("dmesg -x", rb"kern  :info  : \1 "), ("journalctl short-monotonic", rb"\1 thunder kernel: ")],
+)
+def test_kernel_log_forms_read(tmp_path: Path, form: str, prefix: bytes) -> None:
+    import re
+
+    plain = THUNDERX.read_bytes()
+    text = re.sub(rb"(?m)^(\[ *\d+\.\d+\]) ", prefix, plain)
+    assert text != plain
+    assert values(read_facts([write(tmp_path, "kernel.log", text)])) == values(
+        read_facts([THUNDERX])
+    )
