@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from armcheck import streams
+from armcheck.acpi.dumps import parse_hex_line
 from armcheck.capture import iter_events, read_capture_header
 from armcheck.errors import InputFormatError
 from armcheck.facts import Facts, Observation
@@ -70,8 +71,8 @@ _DMIDECODE_QUIET = re.compile(
 _TABLE_LIST = re.compile(r"^Firmware Provider\s*:", re.MULTILINE)
 _LAVA = re.compile(r"^- \{.*\bdt\b.*\bmsg\b", re.MULTILINE)
 _SIGNATURE = re.compile(rb"[A-Z0-9_!]{4}")
-# A line of `hexdump -C`: offset, 16 bytes in two groups of 8, then the characters.
-_HEXDUMP_LINE = re.compile(r"[0-9a-f]{8}(?:  (?:[0-9a-f]{2} ){7}[0-9a-f]{2}){2}  \|")
+# The offset 0 at the start of a `hexdump -C`, xxd or od dump.
+_HEX_DUMP_START = re.compile(r"0{6,8}:? ")
 _BASE64_LINE = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
 EXPECTED = (
     "expected a console log, an armcheck capture, a LAVA log.yaml, dmesg output, ACPI tables "
@@ -288,8 +289,9 @@ def _text_kind(path: Path, text: str) -> str:
 def _looks_like_dump_text(text: str) -> bool:
     """Tell whether `text` starts with a table printed by `base64` or `hexdump -C`."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if _HEXDUMP_LINE.match(first):
-        data = bytes.fromhex("".join(first.split("|")[0].split()[1:]))
+    hex_line = parse_hex_line(first) if _HEX_DUMP_START.match(first) else None
+    if hex_line is not None and hex_line.offset == 0:
+        data = hex_line.data
     elif _BASE64_LINE.fullmatch(first):
         try:
             data = base64.b64decode(first[: len(first) // 4 * 4], validate=True)

@@ -28,6 +28,8 @@ SPOOLED: dict[str, str] = {}
 @contextlib.contextmanager
 def spooled_inputs(paths: Sequence[str]) -> Iterator[list[str]]:
     """Yield `paths` with each stream input replaced by a temporary copy of it."""
+    if list(paths).count("-") > 1:
+        raise InputFormatError("`-` (standard input) can be given only once")
     with tempfile.TemporaryDirectory(prefix="armcheck-") as folder:
         result = []
         for index, path in enumerate(paths):

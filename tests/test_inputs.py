@@ -418,20 +418,45 @@ def hexdump_canonical(data: bytes) -> str:
     return "\n".join(rows) + "\n"
 
 
-@pytest.mark.parametrize("form", ["base64", "hexdump"])
+def xxd_plain(data: bytes) -> str:
+    """Return `data` as xxd prints it: two bytes a group, then the characters."""
+    rows = []
+    for offset in range(0, len(data), 16):
+        chunk = data[offset : offset + 16]
+        groups = " ".join(chunk[index : index + 2].hex() for index in range(0, len(chunk), 2))
+        shown = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in chunk)
+        rows.append(f"{offset:08x}: {groups:<39}  {shown}")
+    return "\n".join(rows) + "\n"
+
+
+def od_bytes(data: bytes) -> str:
+    """Return `data` as `od -Ax -tx1` prints it."""
+    rows = [
+        f"{offset:06x} " + " ".join(f"{byte:02x}" for byte in data[offset : offset + 16])
+        for offset in range(0, len(data), 16)
+    ]
+    return "\n".join(rows + [f"{len(data):06x}"]) + "\n"
+
+
+@pytest.mark.parametrize("form", ["base64", "hexdump", "xxd", "od"])
 def test_printed_table_read(tmp_path: Path, form: str) -> None:
     import base64
 
     data = SPCR.read_bytes()
     if form == "base64":
         text = base64.encodebytes(data)
-    else:
+    elif form == "hexdump":
         text = hexdump_canonical(data).encode()
+    elif form == "xxd":
+        text = xxd_plain(data).encode()
+    else:
+        text = od_bytes(data).encode()
     path = write(tmp_path, f"spcr.{form}", text)
     facts = read_facts([path])
     assert facts.inputs[0]["kind"] == "dump-text"
     assert facts.summary()["acpi.tables"] == ["SPCR"]
     assert facts.summary()["acpi.spcr.interface_type"] == 3
+    assert facts.value("acpi.table")["checksum_ok"] is True
 
 
 def test_quiet_dmidecode_rejected_with_hint(tmp_path: Path) -> None:

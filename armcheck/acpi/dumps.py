@@ -32,6 +32,10 @@ _SYSTEM_TABLE_POINTER = re.compile(
     r"^\s*(ACPI 2\.0 Table|ACPI Table|SMBIOS3 Table|SMBIOS Table)\s+([0-9A-Fa-f]{8,16})\s*$"
 )
 _BASE64_LINE = re.compile(r"^[A-Za-z0-9+/]{4,}={0,2}$")
+# xxd: `00000000: 5350 4352 5000 0000 02cb 424f 4348 5320  SPCRP.....BOCHS `,
+# two bytes a group. od -Ax -tx1: `000000 53 50 43 52 ...`, with no text column.
+_XXD_LINE = re.compile(r"^([0-9a-f]{8}): ((?:[0-9a-f]{4} ){0,7}[0-9a-f]{2}(?:[0-9a-f]{2})?) ")
+_OD_LINE = re.compile(r"^([0-9a-f]{6,8}) ((?:[0-9a-f]{2} ){0,15}[0-9a-f]{2})\s*$")
 
 SYSTEM_TABLE_KEYS = {
     "ACPI 2.0 Table": "acpi20",
@@ -50,7 +54,10 @@ class HexLine:
 
 
 def parse_hex_line(text: str) -> HexLine | None:
-    """Parse one hex dump line of the `dmem`, `acpidump`, iasl or `hexdump -C` kinds."""
+    """Parse one hex dump line of the `dmem`, `acpidump`, iasl, `hexdump -C`, xxd or od kinds."""
+    grouped = _XXD_LINE.match(text) or _OD_LINE.match(text)
+    if grouped is not None:
+        return HexLine(int(grouped.group(1), 16), bytes.fromhex(grouped.group(2).replace(" ", "")))
     match = _OFFSET.match(text)
     if match is None:
         return None
