@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from armcheck import streams
-from armcheck.acpi.dumps import parse_hex_line
 from armcheck.capture import iter_events, read_capture_header
 from armcheck.errors import InputFormatError
 from armcheck.facts import Facts, Observation
@@ -289,7 +288,12 @@ def _text_kind(path: Path, text: str) -> str:
 def _looks_like_dump_text(text: str) -> bool:
     """Tell whether `text` starts with a table printed by `base64` or `hexdump -C`."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    hex_line = parse_hex_line(first) if _HEX_DUMP_START.match(first) else None
+    hex_line = None
+    if _HEX_DUMP_START.match(first):
+        # Imported here: the ACPI decoders cost every command start about 10 ms.
+        from armcheck.acpi.dumps import parse_hex_line
+
+        hex_line = parse_hex_line(first)
     if hex_line is not None and hex_line.offset == 0:
         data = hex_line.data
     elif _BASE64_LINE.fullmatch(first):
