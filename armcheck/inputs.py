@@ -286,7 +286,7 @@ def _text_kind(path: Path, text: str) -> str:
 
 
 def _looks_like_dump_text(text: str) -> bool:
-    """Tell whether `text` starts with a table printed by `base64` or `hexdump -C`."""
+    """Tell whether `text` starts with a table printed by `base64`, `hexdump -C`, xxd or od."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     hex_line = None
     if _HEX_DUMP_START.match(first):
@@ -531,7 +531,7 @@ def _read_lava(path: Path, facts: Facts) -> int:
                 if stamp is not None and start is None:
                     start = stamp
                 last = stamp - start if stamp is not None and start is not None else last
-                # Evidence cites the line of log.yaml that holds the message.
+                # Evidence cites the line of log.yaml that has the message.
                 for line in builder.feed((message + "\n").encode("utf-8", "replace"), last):
                     parser.feed_candidate(number, line.text, line.time)
     except OSError as err:

@@ -109,7 +109,7 @@ def read_check_inputs(paths: list[str]) -> Facts:
         for path in console_inputs:
             found = read_facts([path])
             _require_evidence(path, found)
-            # A folder holds many files, which may come from several boots.
+            # A folder has many files, which may come from several boots.
             for file, part in _facts_per_file(found, display_name(str(path))):
                 _warn_disagreement(part, file, seen)
             facts.merge(found)

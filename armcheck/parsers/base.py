@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 # Evidence text longer than this is cut, so one huge line cannot bloat the document.
 MAX_EVIDENCE_CHARS = 400
 
-# What the host puts before the console's bytes: mail quoting and a host timestamp.
+# The host's part of a line prefix, before the console's bytes: mail quoting
+# and a host timestamp.
 _HOST_PREFIX = r"""
     (?:>[ ]?)*                                              # mail quoting
     (?:\[(?:(?P<grab>\d+\.\d+)|(?P<grabclock>\d\d:\d\d:\d\d\.\d+))

@@ -85,8 +85,8 @@ def merge_new(decoded: Facts, facts: Facts) -> None:
 def untimed(facts: Facts, before: dict[str, int]) -> None:
     """Drop the times of the observations added since `facts` had `before` of each key.
 
-    The decoders read Lines, whose time is a number; the lines of a file
-    without timestamps give 0.0, which a report would print as a time.
+    The decoders read Lines, whose time is a number. The lines of a file
+    without timestamps give 0.0, and a report would print that as a time.
     """
     for key, observations in facts.observations.items():
         for index in range(before.get(key, 0), len(observations)):
