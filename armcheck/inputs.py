@@ -423,13 +423,11 @@ def _read_console_log(path: Path, encoding: str | None, facts: Facts) -> int:
                 blocks = (pattern.sub(replacement, block) for block in blocks)
             parser.start_clock(first[:HEAD_BYTES].decode("utf-8", "replace"))
             count = scan_blocks(itertools.chain((first,), blocks), parser)
-            if parser.ctx.recognised:
-                return count
-            file.seek(0)
-            head = next(_utf8_blocks(file, encoding), b"")
     except OSError as err:
         raise InputFormatError(f"cannot read {path}: {err.strerror}") from err
-    if not _has_kernel_lines(head.decode("utf-8", "replace")):
+    if parser.ctx.recognised:
+        return count
+    if not _has_kernel_lines(first[:HEAD_BYTES].decode("utf-8", "replace")):
         raise InputFormatError(
             f"{path}: not a known input: none of its {count} lines is a firmware banner, a UEFI "
             f"shell line, a Linux kernel message or a table dump; {EXPECTED}"

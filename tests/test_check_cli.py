@@ -328,11 +328,10 @@ def test_check_warns_inputs_of_two_boards() -> None:
 
 
 def test_check_warns_folder_of_two_boards(tmp_path: Path) -> None:
-    fixtures = Path(__file__).parent / "fixtures" / "checks"
     folder = tmp_path / "logs"
     folder.mkdir()
     for name in ("xgene-mustang-excerpt.log", "thunderx-r120-t33-excerpt.log"):
-        shutil.copy(fixtures / name, folder / name)
+        shutil.copy(FIXTURES / name, folder / name)
     result = armcheck("check", str(folder))
     assert "the inputs disagree on gic.version: 3 in" in result.stderr
     assert "thunderx-r120-t33-excerpt.log" in result.stderr
