@@ -300,7 +300,7 @@ def test_cli_capture_unknown_target(tmp_path: Path) -> None:
     assert "unknown target 'no-such-board'" in result.stderr.decode()
 
 
-def test_cli_capture_port_that_cannot_open_leaves_no_file(tmp_path: Path) -> None:
+def test_cli_capture_closed_port_leaves_no_file(tmp_path: Path) -> None:
     cast = tmp_path / "u.cast"
     result = run_capture(["capture", "/dev/ttyARMCHECK-NOPE", "-o", str(cast)])
     assert result.returncode == EXIT_INCOMPLETE

@@ -412,8 +412,8 @@ def hexdump_canonical(data: bytes) -> str:
     for offset in range(0, len(data), 16):
         chunk = data[offset : offset + 16]
         pairs = [f"{byte:02x}" for byte in chunk] + ["  "] * (16 - len(chunk))
-        shown = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in chunk)
-        rows.append(f"{offset:08x}  {' '.join(pairs[:8])}  {' '.join(pairs[8:])}  |{shown}|")
+        characters = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in chunk)
+        rows.append(f"{offset:08x}  {' '.join(pairs[:8])}  {' '.join(pairs[8:])}  |{characters}|")
     rows.append(f"{len(data):08x}")
     return "\n".join(rows) + "\n"
 
@@ -424,8 +424,8 @@ def xxd_plain(data: bytes) -> str:
     for offset in range(0, len(data), 16):
         chunk = data[offset : offset + 16]
         groups = " ".join(chunk[index : index + 2].hex() for index in range(0, len(chunk), 2))
-        shown = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in chunk)
-        rows.append(f"{offset:08x}: {groups:<39}  {shown}")
+        characters = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in chunk)
+        rows.append(f"{offset:08x}: {groups:<39}  {characters}")
     return "\n".join(rows) + "\n"
 
 

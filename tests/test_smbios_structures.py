@@ -358,7 +358,7 @@ def test_dmidecode_text_ends_inside_record():
     assert cut in facts.value("smbios.partial_types")["problems"]
 
 
-def test_end_of_table_with_wrong_length_is_not_complete():
+def test_end_of_table_wrong_length_incomplete():
     bios = bytes([0, 4, 0, 0]) + b"EDK II\x00\x00"
     end = bytes([127, 0x45, 0xFF, 0xFE]) + bytes(0x45 - 4) + b"\x00\x00"
     table = walk_structures(bios + end)

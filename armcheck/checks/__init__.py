@@ -265,8 +265,8 @@ _DAMAGE_WORDS = ("cut", "truncated", "ends before", "ends inside", "shorter than
 def _damaged_table_result(check: Check, facts: Facts, needs: str) -> CheckResult | None:
     """Return an ERROR when a table the check reads is present but damaged, else None.
 
-    A check that found no evidence would skip; when the table it needs was
-    read but is cut short, the evidence is there and cannot decide it.
+    A check that found no evidence would skip. But when the table it needs
+    was read and is cut short, the evidence is there and cannot decide it.
     """
     from armcheck.acpi import DECODERS
 
